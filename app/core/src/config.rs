@@ -1,0 +1,548 @@
+//! The station config (`config/station.toml`): the one file a plant engineer edits.
+//!
+//! Every section is loaded on its own, so a typo in one section does not hide
+//! problems in another, and is then validated; every problem is reported with
+//! file, line, column and field. Relative paths are resolved against the
+//! config file's directory, except the audit database and recordings, which
+//! live under `station.data_dir`.
+//!
+//! Checks that need other files (the model's labels, the sequence definition)
+//! are made by the caller, which reads those files; see `actrec check-config`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::decode::DecoderSettings;
+use crate::diag::{Problems, Report, TomlDoc};
+use crate::label::label_problem;
+
+const SECTIONS: &[&str] = &["station", "sources", "model", "decoder", "sequence", "outputs", "gpio", "audit"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationConfig {
+    pub station: Station,
+    pub sources: BTreeMap<String, Source>,
+    pub model: ModelRef,
+    pub decoder: DecoderSettings,
+    pub sequence: SequenceRef,
+    pub outputs: Outputs,
+    pub gpio: Gpio,
+    pub audit: Audit,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Station {
+    /// Names the station in the audit log and on exports.
+    pub id: String,
+    /// Where the audit database, recordings and engine caches live.
+    pub data_dir: PathBuf,
+    /// Name of the source (a key of `[sources]`) used at start.
+    pub source: String,
+}
+
+/// A video source. Later switchable at run time among those configured.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// A video file in any container GStreamer can decode.
+    File {
+        path: PathBuf,
+        #[serde(default, rename = "loop")]
+        looping: bool,
+    },
+    /// H.264 over RTP/UDP, as IP cameras send it.
+    Rtp {
+        port: u16,
+        #[serde(default)]
+        multicast: Option<IpAddr>,
+        #[serde(default)]
+        caps: Option<String>,
+    },
+    Rtsp {
+        url: String,
+        #[serde(default = "default_latency_ms")]
+        latency_ms: u32,
+    },
+    /// A USB camera.
+    V4l2 {
+        device: PathBuf,
+        #[serde(default)]
+        format: V4l2Format,
+        width: u32,
+        height: u32,
+        framerate: u32,
+    },
+    /// The Jetson CSI camera through `nvarguscamerasrc`.
+    Csi {
+        #[serde(default)]
+        sensor_id: u32,
+        width: u32,
+        height: u32,
+        framerate: u32,
+    },
+    /// GStreamer's `videotestsrc`, for tests.
+    Test {
+        #[serde(default = "default_pattern")]
+        pattern: String,
+    },
+}
+
+fn default_latency_ms() -> u32 {
+    200
+}
+fn default_pattern() -> String {
+    "smpte".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum V4l2Format {
+    #[default]
+    Mjpeg,
+    Raw,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    /// Directory holding `manifest.toml` and the network.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceRef {
+    /// The sequence definition checked at start.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    /// Annotated video to mp4 files; absent means no recording.
+    #[serde(default)]
+    pub mp4: Option<Mp4Output>,
+    /// Annotated video to the network; absent means none.
+    #[serde(default)]
+    pub stream: Option<StreamOutput>,
+    /// Annotated video to shared memory for the panel; absent means none.
+    #[serde(default)]
+    pub shm: Option<ShmOutput>,
+    /// A preview window on a desktop.
+    #[serde(default)]
+    pub preview: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mp4Output {
+    /// Relative to `station.data_dir`.
+    pub dir: PathBuf,
+    /// New file per part, or every `segment_seconds`.
+    pub split: Mp4Split,
+    #[serde(default)]
+    pub segment_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mp4Split {
+    Part,
+    Time,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StreamOutput {
+    Rtp { host: IpAddr, port: u16 },
+    Rtsp { port: u16, path: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShmOutput {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gpio {
+    pub backend: GpioBackend,
+    /// Root of the sysfs GPIO tree, for the `sysfs` backend.
+    #[serde(default = "default_sysfs_root")]
+    pub sysfs_root: PathBuf,
+    #[serde(default)]
+    pub lines: GpioLines,
+}
+
+fn default_sysfs_root() -> PathBuf {
+    PathBuf::from("/sys/class/gpio")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GpioBackend {
+    /// The GPIO character device (`/dev/gpiochipN`).
+    Cdev,
+    /// `/sys/class/gpio`, for older L4T.
+    Sysfs,
+    /// No hardware: states are recorded for the panel and tests.
+    Sim,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioLines {
+    pub green: Option<GpioLine>,
+    pub amber: Option<GpioLine>,
+    pub red: Option<GpioLine>,
+    pub buzzer: Option<GpioLine>,
+    pub reject: Option<GpioLine>,
+    pub heartbeat: Option<GpioLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpioLine {
+    /// Chip label, e.g. `tegra-gpio` (Nano) or `tegra194-gpio` (AGX Xavier).
+    pub chip: String,
+    pub offset: u32,
+    #[serde(default)]
+    pub active_low: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// SQLite file; relative to `station.data_dir`.
+    pub path: PathBuf,
+}
+
+impl StationConfig {
+    /// Parses and validates a station config. `origin` names the file in problems.
+    pub fn parse(origin: &str, text: &str) -> Result<Self, Problems> {
+        let doc = TomlDoc::parse(origin, text)?;
+        let mut report = doc.report();
+        report.deny_unknown_top_level(SECTIONS);
+        let station = report.required::<Station>("station");
+        let sources = report.required::<BTreeMap<String, Source>>("sources");
+        let model = report.required::<ModelRef>("model");
+        let decoder = report.optional::<DecoderSettings>("decoder").map(Option::unwrap_or_default);
+        let sequence = report.required::<SequenceRef>("sequence");
+        let outputs = report.optional::<Outputs>("outputs").map(Option::unwrap_or_default);
+        let gpio = report.required::<Gpio>("gpio");
+        let audit = report.required::<Audit>("audit");
+
+        // Sections that loaded are checked even when others did not, so one
+        // run shows every problem.
+        if let Some(station) = &station {
+            validate_station(station, sources.as_ref(), &mut report);
+        }
+        if let Some(sources) = &sources {
+            validate_sources(sources, &mut report);
+        }
+        if let Some(decoder) = &decoder {
+            for (field, message) in decoder.problems() {
+                report.at(format!("decoder.{field}"), message);
+            }
+        }
+        if let Some(model) = &model
+            && model.dir.as_os_str().is_empty()
+        {
+            report.at("model.dir", "dir is empty");
+        }
+        if let Some(sequence) = &sequence
+            && sequence.file.as_os_str().is_empty()
+        {
+            report.at("sequence.file", "file is empty");
+        }
+        if let Some(outputs) = &outputs {
+            validate_outputs(outputs, &mut report);
+        }
+        if let Some(gpio) = &gpio {
+            validate_gpio(gpio, &mut report);
+        }
+        if let Some(audit) = &audit
+            && audit.path.as_os_str().is_empty()
+        {
+            report.at("audit.path", "path is empty");
+        }
+
+        let config = match (station, sources, model, decoder, sequence, outputs, gpio, audit) {
+            (Some(station), Some(sources), Some(model), Some(decoder), Some(sequence), Some(outputs), Some(gpio), Some(audit)) => {
+                Some(StationConfig { station, sources, model, decoder, sequence, outputs, gpio, audit })
+            }
+            _ => None,
+        };
+        report.finish(config)
+    }
+
+    /// The model directory, resolved against the config file's directory.
+    pub fn model_dir(&self, config_dir: &Path) -> PathBuf {
+        config_dir.join(&self.model.dir)
+    }
+
+    /// The sequence definition file, resolved against the config file's directory.
+    pub fn sequence_file(&self, config_dir: &Path) -> PathBuf {
+        config_dir.join(&self.sequence.file)
+    }
+
+    /// The audit database, resolved against `station.data_dir`.
+    pub fn audit_path(&self) -> PathBuf {
+        self.station.data_dir.join(&self.audit.path)
+    }
+}
+
+fn validate_station(station: &Station, sources: Option<&BTreeMap<String, Source>>, report: &mut Report<'_, '_>) {
+    let id = &station.id;
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        report.at("station.id", format!("id `{id}` must be 1 to 64 letters, digits, `-` or `_`"));
+    }
+    if station.data_dir.as_os_str().is_empty() {
+        report.at("station.data_dir", "data_dir is empty");
+    }
+    if let Some(sources) = sources
+        && !sources.is_empty()
+        && !sources.contains_key(&station.source)
+    {
+        report.at(
+            "station.source",
+            format!(
+                "source `{}` is not configured; [sources] has: {}",
+                station.source,
+                sources.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+}
+
+fn validate_sources(sources: &BTreeMap<String, Source>, report: &mut Report<'_, '_>) {
+    if sources.is_empty() {
+        report.at("sources", "configure at least one source");
+    }
+    for (name, source) in sources {
+        if let Some(problem) = label_problem(name) {
+            report.at(format!("sources.{name}"), format!("source name: {problem}"));
+        }
+        validate_source(source, &format!("sources.{name}"), report);
+    }
+}
+
+fn validate_outputs(outputs: &Outputs, report: &mut Report<'_, '_>) {
+    if let Some(mp4) = &outputs.mp4 {
+        match (mp4.split, mp4.segment_seconds) {
+            (Mp4Split::Time, None | Some(0)) => {
+                report.at("outputs.mp4.segment_seconds", "split = \"time\" needs segment_seconds of 1 or more");
+            }
+            (Mp4Split::Part, Some(_)) => {
+                report.at("outputs.mp4.segment_seconds", "segment_seconds only applies with split = \"time\"");
+            }
+            _ => {}
+        }
+    }
+    match &outputs.stream {
+        Some(StreamOutput::Rtp { port: 0, .. } | StreamOutput::Rtsp { port: 0, .. }) => {
+            report.at("outputs.stream.port", "port must be from 1 to 65535");
+        }
+        Some(StreamOutput::Rtsp { path, .. }) if !path.starts_with('/') => {
+            report.at("outputs.stream.path", format!("path `{path}` must start with `/`"));
+        }
+        _ => {}
+    }
+}
+
+fn validate_gpio(gpio: &Gpio, report: &mut Report<'_, '_>) {
+    let lines = &gpio.lines;
+    let named = [
+        ("green", &lines.green),
+        ("amber", &lines.amber),
+        ("red", &lines.red),
+        ("buzzer", &lines.buzzer),
+        ("reject", &lines.reject),
+        ("heartbeat", &lines.heartbeat),
+    ];
+    if gpio.backend != GpioBackend::Sim {
+        for (name, line) in &named[..5] {
+            if line.is_none() && *name != "buzzer" {
+                report.at(
+                    "gpio.lines",
+                    format!("the `{name}` line is required with a hardware backend (fail-safe needs all of green, amber, red and reject)"),
+                );
+            }
+        }
+    }
+    let mut seen: Vec<(&str, &GpioLine)> = Vec::new();
+    for (name, line) in named {
+        let Some(line) = line else { continue };
+        if line.chip.trim().is_empty() {
+            report.at(format!("gpio.lines.{name}.chip"), "chip is empty");
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, l)| l.chip == line.chip && l.offset == line.offset) {
+            report.at(
+                format!("gpio.lines.{name}"),
+                format!("{} line {} is already used by `{other}`", line.chip, line.offset),
+            );
+        }
+        seen.push((name, line));
+    }
+}
+
+fn validate_source(source: &Source, path: &str, report: &mut Report<'_, '_>) {
+    let check_size = |report: &mut Report<'_, '_>, width: u32, height: u32, framerate: u32| {
+        if width == 0 || height == 0 {
+            report.at(format!("{path}.width"), "width and height must be greater than 0");
+        }
+        if framerate == 0 {
+            report.at(format!("{path}.framerate"), "framerate must be greater than 0");
+        }
+    };
+    match source {
+        Source::File { path: file, .. } if file.as_os_str().is_empty() => {
+            report.at(format!("{path}.path"), "path is empty");
+        }
+        Source::Rtp { port, multicast, .. } => {
+            if *port == 0 {
+                report.at(format!("{path}.port"), "port must be from 1 to 65535");
+            }
+            if let Some(group) = multicast
+                && !group.is_multicast()
+            {
+                report.at(format!("{path}.multicast"), format!("{group} is not a multicast address"));
+            }
+        }
+        Source::Rtsp { url, .. } if !(url.starts_with("rtsp://") || url.starts_with("rtsps://")) => {
+            report.at(format!("{path}.url"), format!("url `{url}` must start with rtsp:// or rtsps://"));
+        }
+        Source::V4l2 { device, width, height, framerate, .. } => {
+            if !device.starts_with("/dev/") {
+                report.at(format!("{path}.device"), format!("device `{}` must be under /dev/", device.display()));
+            }
+            check_size(report, *width, *height, *framerate);
+        }
+        Source::Csi { sensor_id, width, height, framerate } => {
+            if *sensor_id > 7 {
+                report.at(format!("{path}.sensor_id"), format!("sensor_id = {sensor_id} must be from 0 to 7"));
+            }
+            check_size(report, *width, *height, *framerate);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[station]
+id = "line-3"
+data_dir = "/var/lib/actrec"
+source = "demo"
+
+[sources.demo]
+kind = "file"
+path = "demo.mp4"
+loop = true
+
+[sources.cam]
+kind = "rtp"
+port = 5000
+multicast = "239.1.1.1"
+
+[model]
+dir = "models/demo"
+
+[decoder]
+min_confidence = 0.6
+idle_labels = ["idle"]
+
+[sequence]
+file = "sequences/gear-housing.toml"
+
+[outputs]
+shm = { path = "/run/actrec/video" }
+
+[gpio]
+backend = "sim"
+
+[audit]
+path = "audit.sqlite"
+"#;
+
+    fn problems(text: &str) -> Vec<String> {
+        StationConfig::parse("station.toml", text)
+            .expect_err("should be rejected")
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn parses_a_good_config() {
+        let config = StationConfig::parse("station.toml", GOOD).expect("valid");
+        assert_eq!(config.station.id, "line-3");
+        assert_eq!(config.sources["demo"], Source::File { path: "demo.mp4".into(), looping: true });
+        assert_eq!(config.decoder.min_confidence, 0.6);
+        assert_eq!(config.decoder.min_windows, 1);
+        assert_eq!(config.audit_path(), PathBuf::from("/var/lib/actrec/audit.sqlite"));
+        assert_eq!(config.model_dir(Path::new("/etc/actrec")), PathBuf::from("/etc/actrec/models/demo"));
+    }
+
+    #[test]
+    fn reports_problems_in_every_section() {
+        let bad = GOOD
+            .replace("source = \"demo\"", "source = \"dmeo\"")
+            .replace("port = 5000", "port = 0")
+            .replace("239.1.1.1", "10.0.0.1")
+            .replace("min_confidence = 0.6", "min_confidence = 1.6")
+            .replace("[audit]\npath", "[audit]\npaht");
+        assert_eq!(
+            problems(&bad),
+            vec![
+                "station.toml:34:1: audit.paht: unknown field `paht`, expected `path`",
+                "station.toml:5:10: station.source: source `dmeo` is not configured; [sources] has: cam, demo",
+                "station.toml:14:8: sources.cam.port: port must be from 1 to 65535",
+                "station.toml:15:13: sources.cam.multicast: 10.0.0.1 is not a multicast address",
+                "station.toml:21:18: decoder.min_confidence: min_confidence = 1.6 must be greater than 0 and at most 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn type_errors_and_unknown_sections_are_located() {
+        let bad = GOOD.replace("port = 5000", "port = \"5000\"").replace("[audit]", "[audti]");
+        let found = problems(&bad);
+        assert_eq!(found[0], "station.toml:33:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit");
+        assert!(found[1].starts_with("station.toml:14:8: sources.cam.port: invalid type: string \"5000\""), "{found:?}");
+        assert!(found[2].contains("audit: missing required section"), "{found:?}");
+    }
+
+    #[test]
+    fn hardware_gpio_needs_every_fail_safe_line() {
+        let bad = GOOD.replace(
+            "backend = \"sim\"",
+            "backend = \"cdev\"\nlines.red = { chip = \"tegra-gpio\", offset = 12 }\nlines.reject = { chip = \"tegra-gpio\", offset = 12 }",
+        );
+        let found = problems(&bad);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("the `green` line is required"));
+        assert!(found[1].contains("the `amber` line is required"));
+        assert!(found[2].contains("gpio.lines.reject: tegra-gpio line 12 is already used by `red`"));
+    }
+
+    #[test]
+    fn sources_are_checked_by_kind() {
+        let bad = GOOD.replace(
+            "[model]",
+            "[sources.usb]\nkind = \"v4l2\"\ndevice = \"video0\"\nwidth = 0\nheight = 480\nframerate = 30\n\n[sources.ip]\nkind = \"rtsp\"\nurl = \"http://cam\"\n\n[model]",
+        );
+        let found = problems(&bad);
+        assert!(found.iter().any(|p| p.contains("sources.usb.device: device `video0` must be under /dev/")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("sources.usb.width: width and height")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("sources.ip.url: url `http://cam` must start with rtsp://")), "{found:?}");
+    }
+}

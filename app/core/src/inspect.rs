@@ -1,0 +1,44 @@
+//! The inspection pipeline's pure end: windows in, station events out.
+//!
+//! `actrec check` drives it from a file; the live engine drives it from the
+//! inference stage. Both get the same events from the same code.
+
+use crate::decode::{Decoded, DecoderSettings, StepDecoder, Window};
+use crate::event::Event;
+use crate::sequence::{Checker, Definition};
+
+#[derive(Debug)]
+pub struct Inspector {
+    decoder: StepDecoder,
+    checker: Checker,
+    last_t: f64,
+}
+
+impl Inspector {
+    pub fn new(settings: DecoderSettings, definition: &Definition) -> Self {
+        Self {
+            decoder: StepDecoder::new(settings),
+            checker: Checker::new(definition),
+            last_t: 0.0,
+        }
+    }
+
+    /// Feeds one window; returns the events it causes, in order.
+    pub fn push(&mut self, window: &Window) -> Vec<Event> {
+        self.last_t = window.t;
+        match self.decoder.push(window) {
+            None => Vec::new(),
+            Some(Decoded::Warning(warning)) => vec![Event::Warning(warning)],
+            Some(Decoded::Occurrence(occurrence)) => self.checker.observe(&occurrence),
+        }
+    }
+
+    /// Ends the input: reports a part still open as incomplete.
+    pub fn finish(&mut self) -> Vec<Event> {
+        self.checker.finish(self.last_t).map(Event::Part).into_iter().collect()
+    }
+
+    pub fn open_part(&self) -> Option<u32> {
+        self.checker.open_part()
+    }
+}

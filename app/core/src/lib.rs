@@ -1,0 +1,24 @@
+//! actrec-core: the station's pure logic, with no I/O.
+//!
+//! Data flows one way through the station:
+//! source → preprocess → infer → **decode steps → check sequence** → {actuators, audit, outputs, panel}.
+//! This crate holds the bold part and the formats that describe the rest:
+//!
+//! - [`config`]: the station config file;
+//! - [`manifest`]: what a model needs and says;
+//! - [`windows`]: per-window predictions as `actrec check` reads them;
+//! - [`decode`]: windows → step occurrences (confidence, idle, debounce);
+//! - [`sequence`]: sequence definitions and the checker that gives verdicts;
+//! - [`inspect`]: decoder and checker joined, windows in, [`event::Event`]s out.
+//!
+//! Every parser reports [`diag::Problem`]s located by file, line, column and field.
+
+pub mod config;
+pub mod decode;
+pub mod diag;
+pub mod event;
+pub mod inspect;
+pub mod label;
+pub mod manifest;
+pub mod sequence;
+pub mod windows;

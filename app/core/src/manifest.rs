@@ -1,0 +1,135 @@
+//! The model manifest (`manifest.toml` in a model directory): what the network
+//! can say (its labels) and what it needs to see (its input).
+//!
+//! ```toml
+//! name = "actrec-demo"
+//! version = "0.1.0"
+//! labels = ["idle", "riveted_start", "spacer"]
+//!
+//! [input]
+//! size = 256              # square crop side, pixels
+//! window_seconds = 1.0    # video per prediction
+//! fast_frames = 32        # frames in the fast pathway
+//! slow_frames = 8         # frames in the slow pathway, sampled from the fast ones
+//! mean = [0.45, 0.45, 0.45]
+//! std = [0.225, 0.225, 0.225]
+//! ```
+
+use serde::Deserialize;
+
+use crate::diag::{Problems, TomlDoc};
+use crate::label::label_problem;
+
+pub const MANIFEST_FILE: &str = "manifest.toml";
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    /// Class labels, in the order of the network's output.
+    pub labels: Vec<String>,
+    pub input: InputSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    pub size: u32,
+    pub window_seconds: f64,
+    pub fast_frames: u32,
+    pub slow_frames: u32,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+impl Manifest {
+    pub fn parse(origin: &str, text: &str) -> Result<Self, Problems> {
+        let doc = TomlDoc::parse(origin, text)?;
+        let mut report = doc.report();
+        let manifest: Option<Manifest> = match doc.whole() {
+            Ok(m) => Some(m),
+            Err(problem) => {
+                report.push(problem);
+                None
+            }
+        };
+        if let Some(m) = &manifest {
+            if m.name.trim().is_empty() {
+                report.at("name", "name is empty");
+            }
+            if m.labels.len() < 2 {
+                report.at("labels", "a model needs at least two labels");
+            }
+            for (i, label) in m.labels.iter().enumerate() {
+                if let Some(problem) = label_problem(label) {
+                    report.at(format!("labels[{i}]"), problem);
+                } else if m.labels[..i].contains(label) {
+                    report.at(format!("labels[{i}]"), format!("`{label}` is listed twice"));
+                }
+            }
+            let input = &m.input;
+            if !(16..=4096).contains(&input.size) {
+                report.at("input.size", format!("size = {} must be from 16 to 4096 pixels", input.size));
+            }
+            if !(input.window_seconds > 0.0 && input.window_seconds <= 60.0) {
+                report.at(
+                    "input.window_seconds",
+                    format!("window_seconds = {} must be more than 0 and at most 60", input.window_seconds),
+                );
+            }
+            if input.fast_frames == 0 {
+                report.at("input.fast_frames", "fast_frames must be at least 1");
+            }
+            if input.slow_frames == 0 || input.slow_frames > input.fast_frames {
+                report.at(
+                    "input.slow_frames",
+                    format!("slow_frames = {} must be from 1 to fast_frames ({})", input.slow_frames, input.fast_frames),
+                );
+            }
+            for (i, std) in input.std.iter().enumerate() {
+                if !(*std > 0.0) {
+                    report.at(format!("input.std[{i}]"), format!("std = {std} must be greater than 0"));
+                }
+            }
+        }
+        report.finish(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "demo"
+version = "0.1.0"
+labels = ["idle", "a", "b"]
+[input]
+size = 256
+window_seconds = 1.0
+fast_frames = 32
+slow_frames = 8
+mean = [0.45, 0.45, 0.45]
+std = [0.225, 0.225, 0.225]
+"#;
+
+    #[test]
+    fn parses_a_manifest() {
+        let m = Manifest::parse("manifest.toml", GOOD).expect("valid");
+        assert_eq!(m.labels, ["idle", "a", "b"]);
+        assert_eq!(m.input.slow_frames, 8);
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let bad = GOOD
+            .replace("[\"idle\", \"a\", \"b\"]", "[\"idle\", \"a\", \"a\"]")
+            .replace("slow_frames = 8", "slow_frames = 64")
+            .replace("std = [0.225, 0.225, 0.225]", "std = [0.225, 0.0, 0.225]");
+        let problems = Manifest::parse("manifest.toml", &bad).expect_err("invalid");
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["labels[2]", "input.slow_frames", "input.std[1]"]);
+        assert_eq!(problems.0[0].line, 4);
+    }
+}
