@@ -44,9 +44,11 @@ pub struct Station {
     pub source: String,
 }
 
-/// A video source. Later switchable at run time among those configured.
+/// A video source, switchable at run time among those configured. Written as
+/// a table named by its kind, e.g. `[sources.line_cam.rtp]`, so that a wrong
+/// field is reported with its full path.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
     /// A video file in any container GStreamer can decode.
     File {
@@ -156,7 +158,7 @@ pub enum Mp4Split {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StreamOutput {
     Rtp { host: IpAddr, port: u16 },
     Rtsp { port: u16, path: String },
@@ -220,6 +222,20 @@ pub struct GpioLine {
 pub struct Audit {
     /// SQLite file; relative to `station.data_dir`.
     pub path: PathBuf,
+}
+
+impl Source {
+    /// The kind, as written in the config.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::File { .. } => "file",
+            Source::Rtp { .. } => "rtp",
+            Source::Rtsp { .. } => "rtsp",
+            Source::V4l2 { .. } => "v4l2",
+            Source::Csi { .. } => "csi",
+            Source::Test { .. } => "test",
+        }
+    }
 }
 
 impl StationConfig {
@@ -346,10 +362,11 @@ fn validate_outputs(outputs: &Outputs, report: &mut Report<'_, '_>) {
     }
     match &outputs.stream {
         Some(StreamOutput::Rtp { port: 0, .. } | StreamOutput::Rtsp { port: 0, .. }) => {
-            report.at("outputs.stream.port", "port must be from 1 to 65535");
+            let kind = if matches!(outputs.stream, Some(StreamOutput::Rtp { .. })) { "rtp" } else { "rtsp" };
+            report.at(format!("outputs.stream.{kind}.port"), "port must be from 1 to 65535");
         }
         Some(StreamOutput::Rtsp { path, .. }) if !path.starts_with('/') => {
-            report.at("outputs.stream.path", format!("path `{path}` must start with `/`"));
+            report.at("outputs.stream.rtsp.path", format!("path `{path}` must start with `/`"));
         }
         _ => {}
     }
@@ -392,40 +409,41 @@ fn validate_gpio(gpio: &Gpio, report: &mut Report<'_, '_>) {
 }
 
 fn validate_source(source: &Source, path: &str, report: &mut Report<'_, '_>) {
+    let kind = source.kind();
     let check_size = |report: &mut Report<'_, '_>, width: u32, height: u32, framerate: u32| {
         if width == 0 || height == 0 {
-            report.at(format!("{path}.width"), "width and height must be greater than 0");
+            report.at(format!("{path}.{kind}.width"), "width and height must be greater than 0");
         }
         if framerate == 0 {
-            report.at(format!("{path}.framerate"), "framerate must be greater than 0");
+            report.at(format!("{path}.{kind}.framerate"), "framerate must be greater than 0");
         }
     };
     match source {
         Source::File { path: file, .. } if file.as_os_str().is_empty() => {
-            report.at(format!("{path}.path"), "path is empty");
+            report.at(format!("{path}.{kind}.path"), "path is empty");
         }
         Source::Rtp { port, multicast, .. } => {
             if *port == 0 {
-                report.at(format!("{path}.port"), "port must be from 1 to 65535");
+                report.at(format!("{path}.{kind}.port"), "port must be from 1 to 65535");
             }
             if let Some(group) = multicast
                 && !group.is_multicast()
             {
-                report.at(format!("{path}.multicast"), format!("{group} is not a multicast address"));
+                report.at(format!("{path}.{kind}.multicast"), format!("{group} is not a multicast address"));
             }
         }
         Source::Rtsp { url, .. } if !(url.starts_with("rtsp://") || url.starts_with("rtsps://")) => {
-            report.at(format!("{path}.url"), format!("url `{url}` must start with rtsp:// or rtsps://"));
+            report.at(format!("{path}.{kind}.url"), format!("url `{url}` must start with rtsp:// or rtsps://"));
         }
         Source::V4l2 { device, width, height, framerate, .. } => {
             if !device.starts_with("/dev/") {
-                report.at(format!("{path}.device"), format!("device `{}` must be under /dev/", device.display()));
+                report.at(format!("{path}.{kind}.device"), format!("device `{}` must be under /dev/", device.display()));
             }
             check_size(report, *width, *height, *framerate);
         }
         Source::Csi { sensor_id, width, height, framerate } => {
             if *sensor_id > 7 {
-                report.at(format!("{path}.sensor_id"), format!("sensor_id = {sensor_id} must be from 0 to 7"));
+                report.at(format!("{path}.{kind}.sensor_id"), format!("sensor_id = {sensor_id} must be from 0 to 7"));
             }
             check_size(report, *width, *height, *framerate);
         }
@@ -443,13 +461,11 @@ id = "line-3"
 data_dir = "/var/lib/actrec"
 source = "demo"
 
-[sources.demo]
-kind = "file"
+[sources.demo.file]
 path = "demo.mp4"
 loop = true
 
-[sources.cam]
-kind = "rtp"
+[sources.cam.rtp]
 port = 5000
 multicast = "239.1.1.1"
 
@@ -503,11 +519,11 @@ path = "audit.sqlite"
         assert_eq!(
             problems(&bad),
             vec![
-                "station.toml:34:1: audit.paht: unknown field `paht`, expected `path`",
+                "station.toml:32:1: audit.paht: unknown field `paht`, expected `path`",
                 "station.toml:5:10: station.source: source `dmeo` is not configured; [sources] has: cam, demo",
-                "station.toml:14:8: sources.cam.port: port must be from 1 to 65535",
-                "station.toml:15:13: sources.cam.multicast: 10.0.0.1 is not a multicast address",
-                "station.toml:21:18: decoder.min_confidence: min_confidence = 1.6 must be greater than 0 and at most 1",
+                "station.toml:12:8: sources.cam.rtp.port: port must be from 1 to 65535",
+                "station.toml:13:13: sources.cam.rtp.multicast: 10.0.0.1 is not a multicast address",
+                "station.toml:19:18: decoder.min_confidence: min_confidence = 1.6 must be greater than 0 and at most 1",
             ]
         );
     }
@@ -516,8 +532,8 @@ path = "audit.sqlite"
     fn type_errors_and_unknown_sections_are_located() {
         let bad = GOOD.replace("port = 5000", "port = \"5000\"").replace("[audit]", "[audti]");
         let found = problems(&bad);
-        assert_eq!(found[0], "station.toml:33:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit");
-        assert!(found[1].starts_with("station.toml:14:8: sources.cam.port: invalid type: string \"5000\""), "{found:?}");
+        assert_eq!(found[0], "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit");
+        assert!(found[1].starts_with("station.toml:12:8: sources.cam.rtp.port: invalid type: string \"5000\""), "{found:?}");
         assert!(found[2].contains("audit: missing required section"), "{found:?}");
     }
 
@@ -538,11 +554,11 @@ path = "audit.sqlite"
     fn sources_are_checked_by_kind() {
         let bad = GOOD.replace(
             "[model]",
-            "[sources.usb]\nkind = \"v4l2\"\ndevice = \"video0\"\nwidth = 0\nheight = 480\nframerate = 30\n\n[sources.ip]\nkind = \"rtsp\"\nurl = \"http://cam\"\n\n[model]",
+            "[sources.usb.v4l2]\ndevice = \"video0\"\nwidth = 0\nheight = 480\nframerate = 30\n\n[sources.ip.rtsp]\nurl = \"http://cam\"\n\n[model]",
         );
         let found = problems(&bad);
-        assert!(found.iter().any(|p| p.contains("sources.usb.device: device `video0` must be under /dev/")), "{found:?}");
-        assert!(found.iter().any(|p| p.contains("sources.usb.width: width and height")), "{found:?}");
-        assert!(found.iter().any(|p| p.contains("sources.ip.url: url `http://cam` must start with rtsp://")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("sources.usb.v4l2.device: device `video0` must be under /dev/")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("sources.usb.v4l2.width: width and height")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("sources.ip.rtsp.url: url `http://cam` must start with rtsp://")), "{found:?}");
     }
 }
