@@ -1,1 +1,54 @@
-fn main(){}
+//! `actrec`: the station engine and its command-line tools.
+
+mod cmd;
+mod files;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Assembly-step recognition and sequence checking for a quality station.
+#[derive(Parser)]
+#[command(name = "actrec", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check step predictions offline against a sequence definition.
+    ///
+    /// Reads one JSON window per line ({"t": 12.0, "label": "spacer", "p": 0.91})
+    /// and writes warnings, checked steps and part verdicts. Exits 0 when the
+    /// input was read, whatever the verdicts; 2 on malformed input.
+    Check(cmd::check::Args),
+    /// Validate a station config and the model and sequence it names.
+    ///
+    /// Prints every problem as file:line:column: field: reason and exits 2 if
+    /// there is any.
+    CheckConfig {
+        /// The station config.
+        #[arg(env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(&args),
+        Command::CheckConfig { file } => cmd::check_config::run(&file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::decode::DecoderSettings;
 use crate::diag::{Problems, Report, TomlDoc};
-use crate::label::label_problem;
+use crate::label::{Vocabulary, label_problem};
 
 const SECTIONS: &[&str] = &["station", "sources", "model", "decoder", "sequence", "outputs", "gpio", "audit"];
 
@@ -297,6 +297,27 @@ impl StationConfig {
         report.finish(config)
     }
 
+    /// Checks the idle labels against the configured model's labels. Takes the
+    /// config's own text again so that each problem is located in it.
+    pub fn check_vocabulary(&self, origin: &str, text: &str, model_labels: &[String]) -> Result<(), Problems> {
+        let doc = TomlDoc::parse(origin, text)?;
+        let mut report = doc.report();
+        for (i, label) in self.decoder.idle_labels.iter().enumerate() {
+            if !model_labels.contains(label) {
+                report.at(
+                    format!("decoder.idle_labels[{i}]"),
+                    format!("idle label `{label}` is not a label of the model (labels: {})", model_labels.join(", ")),
+                );
+            }
+        }
+        report.finish(Some(()))
+    }
+
+    /// The station's vocabulary once the model's labels are known.
+    pub fn vocabulary<'a>(&'a self, model_labels: &'a [String]) -> Vocabulary<'a> {
+        Vocabulary { labels: model_labels, idle: &self.decoder.idle_labels }
+    }
+
     /// The model directory, resolved against the config file's directory.
     pub fn model_dir(&self, config_dir: &Path) -> PathBuf {
         config_dir.join(&self.model.dir)
@@ -535,6 +556,17 @@ path = "audit.sqlite"
         assert_eq!(found[0], "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit");
         assert!(found[1].starts_with("station.toml:12:8: sources.cam.rtp.port: invalid type: string \"5000\""), "{found:?}");
         assert!(found[2].contains("audit: missing required section"), "{found:?}");
+    }
+
+    #[test]
+    fn idle_labels_must_be_model_labels() {
+        let config = StationConfig::parse("station.toml", GOOD).expect("valid");
+        let labels = vec!["background".to_owned(), "spacer".to_owned()];
+        let problems = config.check_vocabulary("station.toml", GOOD, &labels).expect_err("idle unknown");
+        assert_eq!(
+            problems.to_string(),
+            "station.toml:20:16: decoder.idle_labels[0]: idle label `idle` is not a label of the model (labels: background, spacer)"
+        );
     }
 
     #[test]

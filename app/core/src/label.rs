@@ -27,6 +27,15 @@ pub fn label_problem(label: &str) -> Option<String> {
     None
 }
 
+/// What a configured model can say, and which of it means "no step".
+#[derive(Debug, Clone, Copy)]
+pub struct Vocabulary<'a> {
+    /// The model's labels.
+    pub labels: &'a [String],
+    /// The station's idle labels.
+    pub idle: &'a [String],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::diag::{Problems, Report, TomlDoc};
-use crate::label::label_problem;
+use crate::label::{Vocabulary, label_problem};
 
 /// Largest `repeat` count; a larger one is almost certainly a typo.
 pub const MAX_REPEAT: u32 = 1000;
@@ -64,9 +64,9 @@ struct RawDefinition {
 }
 
 impl Definition {
-    /// Parses and validates a definition. `model_labels`, when a model is
-    /// configured, are the only labels the steps may use.
-    pub fn parse(origin: &str, text: &str, model_labels: Option<&[String]>) -> Result<Self, Problems> {
+    /// Parses and validates a definition. When a model is configured, its
+    /// labels are the only ones the steps may use, and idle labels are refused.
+    pub fn parse(origin: &str, text: &str, vocabulary: Option<Vocabulary<'_>>) -> Result<Self, Problems> {
         let doc = TomlDoc::parse(origin, text)?;
         let mut report = doc.report();
         let raw: Option<RawDefinition> = match doc.whole() {
@@ -83,8 +83,8 @@ impl Definition {
         });
         if let Some(definition) = &definition {
             definition.validate(&mut report);
-            if let Some(labels) = model_labels {
-                definition.check_labels(labels, &[], &mut report);
+            if let Some(vocabulary) = vocabulary {
+                definition.check_labels(vocabulary, &mut report);
             }
         }
         report.finish(definition)
@@ -111,14 +111,14 @@ impl Definition {
 
     /// Records a problem for every step label the model lacks, and for every
     /// step that uses an idle label (idle windows are never steps).
-    pub fn check_labels(&self, model_labels: &[String], idle_labels: &[String], report: &mut Report<'_, '_>) {
+    fn check_labels(&self, vocabulary: Vocabulary<'_>, report: &mut Report<'_, '_>) {
         visit_labels(&self.steps, "steps", &mut |label, path| {
-            if !model_labels.iter().any(|l| l == label) {
+            if !vocabulary.labels.iter().any(|l| l == label) {
                 report.at(
                     path,
-                    format!("step `{label}` is not a label of the model (labels: {})", model_labels.join(", ")),
+                    format!("step `{label}` is not a label of the model (labels: {})", vocabulary.labels.join(", ")),
                 );
-            } else if idle_labels.iter().any(|l| l == label) {
+            } else if vocabulary.idle.iter().any(|l| l == label) {
                 report.at(path, format!("step `{label}` is an idle label, so it can never be observed as a step"));
             }
         });
@@ -405,10 +405,14 @@ steps = [
 
     #[test]
     fn unknown_labels_are_rejected_against_the_model() {
-        let labels: Vec<String> = ["riveted_start", "spacer", "complete_part"].map(String::from).to_vec();
-        let text = "name = \"x\"\nfinal_step = \"complete_part\"\nsteps = [\"riveted_start\", \"spaser\", \"complete_part\"]\n";
-        let problems = Definition::parse("seq.toml", text, Some(&labels)).expect_err("unknown label");
-        assert_eq!(problems.0.len(), 1);
+        let labels: Vec<String> = ["idle", "riveted_start", "spacer", "complete_part"].map(String::from).to_vec();
+        let idle = vec!["idle".to_owned()];
+        let vocabulary = Vocabulary { labels: &labels, idle: &idle };
+        let text = "name = \"x\"\nfinal_step = \"complete_part\"\nsteps = [\"riveted_start\", \"spaser\", \"idle\", \"complete_part\"]\n";
+        let problems = Definition::parse("seq.toml", text, Some(vocabulary)).expect_err("unknown label");
+        assert_eq!(problems.0.len(), 2);
+        assert_eq!(problems.0[1].field, "steps[2]");
+        assert!(problems.0[1].message.contains("`idle` is an idle label"));
         assert_eq!(problems.0[0].field, "steps[1]");
         assert_eq!(problems.0[0].line, 3);
         assert!(problems.0[0].message.contains("`spaser` is not a label of the model"));

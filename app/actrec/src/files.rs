@@ -1,0 +1,100 @@
+//! Reading the station's files, and what a command does when that fails.
+//!
+//! Problems in the input end a command with exit code 2 and every problem on
+//! stderr, one per line, as `file:line:column: field: reason`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use actrec_core::config::StationConfig;
+use actrec_core::diag::{Problem, Problems};
+use actrec_core::manifest::{MANIFEST_FILE, Manifest};
+use actrec_core::sequence::Definition;
+
+/// Why a command stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The input is malformed: exit 2.
+    #[error("{0}")]
+    Input(#[from] Problems),
+    /// Writing the output failed: exit 1.
+    #[error("cannot write output: {0}")]
+    Output(io::Error),
+}
+
+impl Failure {
+    pub fn report(&self) -> ExitCode {
+        match self {
+            Failure::Output(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Failure::Output(_) => {
+                eprintln!("actrec: {self}");
+                ExitCode::from(1)
+            }
+            Failure::Input(_) => {
+                eprintln!("{self}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+/// A problem with a whole file, such as one that cannot be read.
+pub fn file_problem(path: &Path, message: impl Into<String>) -> Problem {
+    Problem {
+        origin: path.display().to_string(),
+        line: 0,
+        column: 0,
+        field: String::new(),
+        message: message.into(),
+    }
+}
+
+pub fn read_text(path: &Path) -> Result<String, Problems> {
+    std::fs::read_to_string(path).map_err(|err| Problems(vec![file_problem(path, format!("cannot read: {err}"))]))
+}
+
+/// A station config together with the model manifest and sequence it names,
+/// each checked against the others.
+pub struct Station {
+    pub config: StationConfig,
+    pub manifest: Manifest,
+    pub definition: Definition,
+}
+
+pub fn load_station(path: &Path) -> Result<Station, Problems> {
+    let origin = path.display().to_string();
+    let text = read_text(path)?;
+    let config = StationConfig::parse(&origin, &text)?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut problems = Vec::new();
+
+    let manifest_path = config.model_dir(base).join(MANIFEST_FILE);
+    let manifest = read_text(&manifest_path)
+        .and_then(|t| Manifest::parse(&manifest_path.display().to_string(), &t))
+        .map_err(|p| problems.extend(p.0))
+        .ok();
+    if let Some(manifest) = &manifest
+        && let Err(p) = config.check_vocabulary(&origin, &text, &manifest.labels)
+    {
+        problems.extend(p.0);
+    }
+
+    let sequence_path = config.sequence_file(base);
+    let vocabulary = manifest.as_ref().map(|m| config.vocabulary(&m.labels));
+    let definition = read_text(&sequence_path)
+        .and_then(|t| Definition::parse(&sequence_path.display().to_string(), &t, vocabulary))
+        .map_err(|p| problems.extend(p.0))
+        .ok();
+
+    match (manifest, definition) {
+        (Some(manifest), Some(definition)) if problems.is_empty() => Ok(Station { config, manifest, definition }),
+        _ => Err(Problems(problems)),
+    }
+}
+
+/// Reads a model directory's manifest.
+pub fn load_manifest(model_dir: &Path) -> Result<Manifest, Problems> {
+    let path: PathBuf = model_dir.join(MANIFEST_FILE);
+    Manifest::parse(&path.display().to_string(), &read_text(&path)?)
+}
