@@ -88,7 +88,11 @@ pub fn load_station(path: &Path) -> Result<Station, Problems> {
         .ok();
 
     match (manifest, definition) {
-        (Some(manifest), Some(definition)) if problems.is_empty() => Ok(Station { config, manifest, definition }),
+        (Some(manifest), Some(definition)) if problems.is_empty() => Ok(Station {
+            config,
+            manifest,
+            definition,
+        }),
         _ => Err(Problems(problems)),
     }
 }

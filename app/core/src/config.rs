@@ -19,7 +19,9 @@ use crate::decode::DecoderSettings;
 use crate::diag::{Problems, Report, TomlDoc};
 use crate::label::{Vocabulary, label_problem};
 
-const SECTIONS: &[&str] = &["station", "sources", "model", "decoder", "sequence", "outputs", "gpio", "audit"];
+const SECTIONS: &[&str] = &[
+    "station", "sources", "model", "decoder", "sequence", "outputs", "gpio", "audit",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationConfig {
@@ -247,7 +249,9 @@ impl StationConfig {
         let station = report.required::<Station>("station");
         let sources = report.required::<BTreeMap<String, Source>>("sources");
         let model = report.required::<ModelRef>("model");
-        let decoder = report.optional::<DecoderSettings>("decoder").map(Option::unwrap_or_default);
+        let decoder = report
+            .optional::<DecoderSettings>("decoder")
+            .map(Option::unwrap_or_default);
         let sequence = report.required::<SequenceRef>("sequence");
         let outputs = report.optional::<Outputs>("outputs").map(Option::unwrap_or_default);
         let gpio = report.required::<Gpio>("gpio");
@@ -289,9 +293,25 @@ impl StationConfig {
         }
 
         let config = match (station, sources, model, decoder, sequence, outputs, gpio, audit) {
-            (Some(station), Some(sources), Some(model), Some(decoder), Some(sequence), Some(outputs), Some(gpio), Some(audit)) => {
-                Some(StationConfig { station, sources, model, decoder, sequence, outputs, gpio, audit })
-            }
+            (
+                Some(station),
+                Some(sources),
+                Some(model),
+                Some(decoder),
+                Some(sequence),
+                Some(outputs),
+                Some(gpio),
+                Some(audit),
+            ) => Some(StationConfig {
+                station,
+                sources,
+                model,
+                decoder,
+                sequence,
+                outputs,
+                gpio,
+                audit,
+            }),
             _ => None,
         };
         report.finish(config)
@@ -306,7 +326,10 @@ impl StationConfig {
             if !model_labels.contains(label) {
                 report.at(
                     format!("decoder.idle_labels[{i}]"),
-                    format!("idle label `{label}` is not a label of the model (labels: {})", model_labels.join(", ")),
+                    format!(
+                        "idle label `{label}` is not a label of the model (labels: {})",
+                        model_labels.join(", ")
+                    ),
                 );
             }
         }
@@ -315,7 +338,10 @@ impl StationConfig {
 
     /// The station's vocabulary once the model's labels are known.
     pub fn vocabulary<'a>(&'a self, model_labels: &'a [String]) -> Vocabulary<'a> {
-        Vocabulary { labels: model_labels, idle: &self.decoder.idle_labels }
+        Vocabulary {
+            labels: model_labels,
+            idle: &self.decoder.idle_labels,
+        }
     }
 
     /// The model directory, resolved against the config file's directory.
@@ -337,7 +363,10 @@ impl StationConfig {
 fn validate_station(station: &Station, sources: Option<&BTreeMap<String, Source>>, report: &mut Report<'_, '_>) {
     let id = &station.id;
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        report.at("station.id", format!("id `{id}` must be 1 to 64 letters, digits, `-` or `_`"));
+        report.at(
+            "station.id",
+            format!("id `{id}` must be 1 to 64 letters, digits, `-` or `_`"),
+        );
     }
     if station.data_dir.as_os_str().is_empty() {
         report.at("station.data_dir", "data_dir is empty");
@@ -373,17 +402,27 @@ fn validate_outputs(outputs: &Outputs, report: &mut Report<'_, '_>) {
     if let Some(mp4) = &outputs.mp4 {
         match (mp4.split, mp4.segment_seconds) {
             (Mp4Split::Time, None | Some(0)) => {
-                report.at("outputs.mp4.segment_seconds", "split = \"time\" needs segment_seconds of 1 or more");
+                report.at(
+                    "outputs.mp4.segment_seconds",
+                    "split = \"time\" needs segment_seconds of 1 or more",
+                );
             }
             (Mp4Split::Part, Some(_)) => {
-                report.at("outputs.mp4.segment_seconds", "segment_seconds only applies with split = \"time\"");
+                report.at(
+                    "outputs.mp4.segment_seconds",
+                    "segment_seconds only applies with split = \"time\"",
+                );
             }
             _ => {}
         }
     }
     match &outputs.stream {
         Some(StreamOutput::Rtp { port: 0, .. } | StreamOutput::Rtsp { port: 0, .. }) => {
-            let kind = if matches!(outputs.stream, Some(StreamOutput::Rtp { .. })) { "rtp" } else { "rtsp" };
+            let kind = if matches!(outputs.stream, Some(StreamOutput::Rtp { .. })) {
+                "rtp"
+            } else {
+                "rtsp"
+            };
             report.at(format!("outputs.stream.{kind}.port"), "port must be from 1 to 65535");
         }
         Some(StreamOutput::Rtsp { path, .. }) if !path.starts_with('/') => {
@@ -419,7 +458,10 @@ fn validate_gpio(gpio: &Gpio, report: &mut Report<'_, '_>) {
         if line.chip.trim().is_empty() {
             report.at(format!("gpio.lines.{name}.chip"), "chip is empty");
         }
-        if let Some((other, _)) = seen.iter().find(|(_, l)| l.chip == line.chip && l.offset == line.offset) {
+        if let Some((other, _)) = seen
+            .iter()
+            .find(|(_, l)| l.chip == line.chip && l.offset == line.offset)
+        {
             report.at(
                 format!("gpio.lines.{name}"),
                 format!("{} line {} is already used by `{other}`", line.chip, line.offset),
@@ -433,7 +475,10 @@ fn validate_source(source: &Source, path: &str, report: &mut Report<'_, '_>) {
     let kind = source.kind();
     let check_size = |report: &mut Report<'_, '_>, width: u32, height: u32, framerate: u32| {
         if width == 0 || height == 0 {
-            report.at(format!("{path}.{kind}.width"), "width and height must be greater than 0");
+            report.at(
+                format!("{path}.{kind}.width"),
+                "width and height must be greater than 0",
+            );
         }
         if framerate == 0 {
             report.at(format!("{path}.{kind}.framerate"), "framerate must be greater than 0");
@@ -450,21 +495,44 @@ fn validate_source(source: &Source, path: &str, report: &mut Report<'_, '_>) {
             if let Some(group) = multicast
                 && !group.is_multicast()
             {
-                report.at(format!("{path}.{kind}.multicast"), format!("{group} is not a multicast address"));
+                report.at(
+                    format!("{path}.{kind}.multicast"),
+                    format!("{group} is not a multicast address"),
+                );
             }
         }
         Source::Rtsp { url, .. } if !(url.starts_with("rtsp://") || url.starts_with("rtsps://")) => {
-            report.at(format!("{path}.{kind}.url"), format!("url `{url}` must start with rtsp:// or rtsps://"));
+            report.at(
+                format!("{path}.{kind}.url"),
+                format!("url `{url}` must start with rtsp:// or rtsps://"),
+            );
         }
-        Source::V4l2 { device, width, height, framerate, .. } => {
+        Source::V4l2 {
+            device,
+            width,
+            height,
+            framerate,
+            ..
+        } => {
             if !device.starts_with("/dev/") {
-                report.at(format!("{path}.{kind}.device"), format!("device `{}` must be under /dev/", device.display()));
+                report.at(
+                    format!("{path}.{kind}.device"),
+                    format!("device `{}` must be under /dev/", device.display()),
+                );
             }
             check_size(report, *width, *height, *framerate);
         }
-        Source::Csi { sensor_id, width, height, framerate } => {
+        Source::Csi {
+            sensor_id,
+            width,
+            height,
+            framerate,
+        } => {
             if *sensor_id > 7 {
-                report.at(format!("{path}.{kind}.sensor_id"), format!("sensor_id = {sensor_id} must be from 0 to 7"));
+                report.at(
+                    format!("{path}.{kind}.sensor_id"),
+                    format!("sensor_id = {sensor_id} must be from 0 to 7"),
+                );
             }
             check_size(report, *width, *height, *framerate);
         }
@@ -522,11 +590,20 @@ path = "audit.sqlite"
     fn parses_a_good_config() {
         let config = StationConfig::parse("station.toml", GOOD).expect("valid");
         assert_eq!(config.station.id, "line-3");
-        assert_eq!(config.sources["demo"], Source::File { path: "demo.mp4".into(), looping: true });
+        assert_eq!(
+            config.sources["demo"],
+            Source::File {
+                path: "demo.mp4".into(),
+                looping: true
+            }
+        );
         assert_eq!(config.decoder.min_confidence, 0.6);
         assert_eq!(config.decoder.min_windows, 1);
         assert_eq!(config.audit_path(), PathBuf::from("/var/lib/actrec/audit.sqlite"));
-        assert_eq!(config.model_dir(Path::new("/etc/actrec")), PathBuf::from("/etc/actrec/models/demo"));
+        assert_eq!(
+            config.model_dir(Path::new("/etc/actrec")),
+            PathBuf::from("/etc/actrec/models/demo")
+        );
     }
 
     #[test]
@@ -551,10 +628,18 @@ path = "audit.sqlite"
 
     #[test]
     fn type_errors_and_unknown_sections_are_located() {
-        let bad = GOOD.replace("port = 5000", "port = \"5000\"").replace("[audit]", "[audti]");
+        let bad = GOOD
+            .replace("port = 5000", "port = \"5000\"")
+            .replace("[audit]", "[audti]");
         let found = problems(&bad);
-        assert_eq!(found[0], "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit");
-        assert!(found[1].starts_with("station.toml:12:8: sources.cam.rtp.port: invalid type: string \"5000\""), "{found:?}");
+        assert_eq!(
+            found[0],
+            "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit"
+        );
+        assert!(
+            found[1].starts_with("station.toml:12:8: sources.cam.rtp.port: invalid type: string \"5000\""),
+            "{found:?}"
+        );
         assert!(found[2].contains("audit: missing required section"), "{found:?}");
     }
 
@@ -562,7 +647,9 @@ path = "audit.sqlite"
     fn idle_labels_must_be_model_labels() {
         let config = StationConfig::parse("station.toml", GOOD).expect("valid");
         let labels = vec!["background".to_owned(), "spacer".to_owned()];
-        let problems = config.check_vocabulary("station.toml", GOOD, &labels).expect_err("idle unknown");
+        let problems = config
+            .check_vocabulary("station.toml", GOOD, &labels)
+            .expect_err("idle unknown");
         assert_eq!(
             problems.to_string(),
             "station.toml:20:16: decoder.idle_labels[0]: idle label `idle` is not a label of the model (labels: background, spacer)"
@@ -589,8 +676,23 @@ path = "audit.sqlite"
             "[sources.usb.v4l2]\ndevice = \"video0\"\nwidth = 0\nheight = 480\nframerate = 30\n\n[sources.ip.rtsp]\nurl = \"http://cam\"\n\n[model]",
         );
         let found = problems(&bad);
-        assert!(found.iter().any(|p| p.contains("sources.usb.v4l2.device: device `video0` must be under /dev/")), "{found:?}");
-        assert!(found.iter().any(|p| p.contains("sources.usb.v4l2.width: width and height")), "{found:?}");
-        assert!(found.iter().any(|p| p.contains("sources.ip.rtsp.url: url `http://cam` must start with rtsp://")), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("sources.usb.v4l2.device: device `video0` must be under /dev/")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("sources.usb.v4l2.width: width and height")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("sources.ip.rtsp.url: url `http://cam` must start with rtsp://")),
+            "{found:?}"
+        );
     }
 }

@@ -71,7 +71,10 @@ impl DecoderSettings {
         if !(self.min_confidence > 0.0 && self.min_confidence <= 1.0) {
             out.push((
                 "min_confidence".into(),
-                format!("min_confidence = {} must be greater than 0 and at most 1", self.min_confidence),
+                format!(
+                    "min_confidence = {} must be greater than 0 and at most 1",
+                    self.min_confidence
+                ),
             ));
         }
         if self.min_windows == 0 {
@@ -157,7 +160,11 @@ mod tests {
     use super::*;
 
     fn w(t: f64, label: &str, p: f64) -> Window {
-        Window { t, label: label.into(), p }
+        Window {
+            t,
+            label: label.into(),
+            p,
+        }
     }
 
     fn run(settings: DecoderSettings, windows: &[Window]) -> Vec<Decoded> {
@@ -166,7 +173,11 @@ mod tests {
     }
 
     fn occurrence(t: f64, label: &str, p: f64) -> Decoded {
-        Decoded::Occurrence(Occurrence { t, label: label.into(), p })
+        Decoded::Occurrence(Occurrence {
+            t,
+            label: label.into(),
+            p,
+        })
     }
 
     #[test]
@@ -175,16 +186,27 @@ mod tests {
             DecoderSettings::default(),
             &[w(0.0, "spacer", 0.9), w(1.0, "spacer", 0.8), w(2.0, "separator", 0.7)],
         );
-        assert_eq!(out, vec![occurrence(0.0, "spacer", 0.9), occurrence(2.0, "separator", 0.7)]);
+        assert_eq!(
+            out,
+            vec![occurrence(0.0, "spacer", 0.9), occurrence(2.0, "separator", 0.7)]
+        );
     }
 
     #[test]
     fn idle_windows_separate_occurrences_and_are_never_steps() {
         let out = run(
             DecoderSettings::default(),
-            &[w(0.0, "spacer", 0.9), w(1.0, "idle", 0.99), w(2.0, "spacer", 0.9), w(3.0, "background", 0.9)],
+            &[
+                w(0.0, "spacer", 0.9),
+                w(1.0, "idle", 0.99),
+                w(2.0, "spacer", 0.9),
+                w(3.0, "background", 0.9),
+            ],
         );
-        assert_eq!(out, vec![occurrence(0.0, "spacer", 0.9), occurrence(2.0, "spacer", 0.9)]);
+        assert_eq!(
+            out,
+            vec![occurrence(0.0, "spacer", 0.9), occurrence(2.0, "spacer", 0.9)]
+        );
     }
 
     #[test]
@@ -197,7 +219,11 @@ mod tests {
             out,
             vec![
                 occurrence(0.0, "spacer", 0.9),
-                Decoded::Warning(Warning { t: 1.0, label: "separator".into(), p: 0.3 }),
+                Decoded::Warning(Warning {
+                    t: 1.0,
+                    label: "separator".into(),
+                    p: 0.3
+                }),
             ]
         );
     }
@@ -210,7 +236,10 @@ mod tests {
 
     #[test]
     fn min_windows_debounces_short_runs() {
-        let settings = DecoderSettings { min_windows: 2, ..DecoderSettings::default() };
+        let settings = DecoderSettings {
+            min_windows: 2,
+            ..DecoderSettings::default()
+        };
         let out = run(
             settings,
             &[
@@ -232,7 +261,10 @@ mod tests {
             idle_labels: vec!["idle".into(), "idle".into(), "no way".into()],
         };
         let fields: Vec<String> = bad.problems().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, ["min_confidence", "min_windows", "idle_labels[1]", "idle_labels[2]"]);
+        assert_eq!(
+            fields,
+            ["min_confidence", "min_windows", "idle_labels[1]", "idle_labels[2]"]
+        );
         assert!(DecoderSettings::default().problems().is_empty());
     }
 }

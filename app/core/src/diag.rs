@@ -145,11 +145,7 @@ impl<'a> TomlDoc<'a> {
         Some(serde_path_to_error::deserialize(de).map_err(|err| self.serde_problem(key, err)))
     }
 
-    fn serde_problem(
-        &self,
-        prefix: &str,
-        err: serde_path_to_error::Error<toml::de::Error>,
-    ) -> Problem {
+    fn serde_problem(&self, prefix: &str, err: serde_path_to_error::Error<toml::de::Error>) -> Problem {
         let path = err.path().to_string();
         let field = join_path(prefix, if path == "." { "" } else { &path });
         let inner = err.into_inner();
@@ -243,10 +239,7 @@ impl Report<'_, '_> {
             if !known.contains(&key.as_str()) {
                 self.at(
                     key.clone(),
-                    format!(
-                        "unknown section `{key}`, expected one of: {}",
-                        known.join(", ")
-                    ),
+                    format!("unknown section `{key}`, expected one of: {}", known.join(", ")),
                 );
             }
         }

@@ -12,9 +12,7 @@ pub fn label_problem(label: &str) -> Option<String> {
         return Some("label is empty".into());
     }
     if label.len() > MAX_LABEL_LEN {
-        return Some(format!(
-            "label `{label}` is longer than {MAX_LABEL_LEN} characters"
-        ));
+        return Some(format!("label `{label}` is longer than {MAX_LABEL_LEN} characters"));
     }
     if let Some(bad) = label
         .chars()

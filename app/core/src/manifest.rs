@@ -70,12 +70,18 @@ impl Manifest {
             }
             let input = &m.input;
             if !(16..=4096).contains(&input.size) {
-                report.at("input.size", format!("size = {} must be from 16 to 4096 pixels", input.size));
+                report.at(
+                    "input.size",
+                    format!("size = {} must be from 16 to 4096 pixels", input.size),
+                );
             }
             if !(input.window_seconds > 0.0 && input.window_seconds <= 60.0) {
                 report.at(
                     "input.window_seconds",
-                    format!("window_seconds = {} must be more than 0 and at most 60", input.window_seconds),
+                    format!(
+                        "window_seconds = {} must be more than 0 and at most 60",
+                        input.window_seconds
+                    ),
                 );
             }
             if input.fast_frames == 0 {
@@ -84,11 +90,14 @@ impl Manifest {
             if input.slow_frames == 0 || input.slow_frames > input.fast_frames {
                 report.at(
                     "input.slow_frames",
-                    format!("slow_frames = {} must be from 1 to fast_frames ({})", input.slow_frames, input.fast_frames),
+                    format!(
+                        "slow_frames = {} must be from 1 to fast_frames ({})",
+                        input.slow_frames, input.fast_frames
+                    ),
                 );
             }
             for (i, std) in input.std.iter().enumerate() {
-                if !(*std > 0.0) {
+                if !std.is_finite() || *std <= 0.0 {
                     report.at(format!("input.std[{i}]"), format!("std = {std} must be greater than 0"));
                 }
             }

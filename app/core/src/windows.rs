@@ -35,7 +35,10 @@ pub struct WindowReader {
 
 impl WindowReader {
     pub fn new(origin: &str) -> Self {
-        Self { origin: origin.to_owned(), last_t: None }
+        Self {
+            origin: origin.to_owned(),
+            last_t: None,
+        }
     }
 
     /// Parses line `line_no` (1-based). Blank lines give `Ok(None)`.
@@ -64,33 +67,60 @@ impl WindowReader {
         de.end().map_err(|err| problem(err.column(), "", message_of(&err)))?;
 
         if !raw.t.is_finite() || raw.t < 0.0 {
-            return Err(problem(0, "t", format!("t = {} must be a time in seconds, 0 or more", raw.t)));
+            return Err(problem(
+                0,
+                "t",
+                format!("t = {} must be a time in seconds, 0 or more", raw.t),
+            ));
         }
         if let Some(last) = self.last_t
             && raw.t < last
         {
-            return Err(problem(0, "t", format!("t = {} goes backwards (previous window was at {last})", raw.t)));
+            return Err(problem(
+                0,
+                "t",
+                format!("t = {} goes backwards (previous window was at {last})", raw.t),
+            ));
         }
         if let Some(scores) = &raw.scores {
             for (label, p) in scores {
                 if !(0.0..=1.0).contains(p) {
-                    return Err(problem(0, &format!("scores.{label}"), format!("probability {p} is not between 0 and 1")));
+                    return Err(problem(
+                        0,
+                        &format!("scores.{label}"),
+                        format!("probability {p} is not between 0 and 1"),
+                    ));
                 }
             }
         }
         let top = raw.scores.as_ref().and_then(|scores| {
-            scores.iter().max_by(|a, b| a.1.total_cmp(b.1)).map(|(label, p)| (label.clone(), *p))
+            scores
+                .iter()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(label, p)| (label.clone(), *p))
         });
         let label = match (raw.label, &top) {
             (Some(label), _) => label,
             (None, Some((label, _))) => label.clone(),
-            (None, None) => return Err(problem(0, "label", "missing field `label` (and no `scores` to take it from)".into())),
+            (None, None) => {
+                return Err(problem(
+                    0,
+                    "label",
+                    "missing field `label` (and no `scores` to take it from)".into(),
+                ));
+            }
         };
         let p = match (raw.p, raw.scores.as_ref()) {
             (Some(p), _) => p,
             (None, Some(scores)) => match scores.get(&label) {
                 Some(p) => *p,
-                None => return Err(problem(0, "p", format!("missing field `p`, and `scores` has no `{label}`"))),
+                None => {
+                    return Err(problem(
+                        0,
+                        "p",
+                        format!("missing field `p`, and `scores` has no `{label}`"),
+                    ));
+                }
             },
             (None, None) => return Err(problem(0, "p", "missing field `p`".into())),
         };
@@ -130,30 +160,63 @@ mod tests {
             r#"{"t": 13, "scores": {"spacer": 0.3, "separator": 0.7}}"#,
         ])
         .expect("valid");
-        assert_eq!(windows[0], Window { t: 12.0, label: "spacer".into(), p: 0.91 });
-        assert_eq!(windows[1], Window { t: 13.0, label: "separator".into(), p: 0.7 });
+        assert_eq!(
+            windows[0],
+            Window {
+                t: 12.0,
+                label: "spacer".into(),
+                p: 0.91
+            }
+        );
+        assert_eq!(
+            windows[1],
+            Window {
+                t: 13.0,
+                label: "separator".into(),
+                p: 0.7
+            }
+        );
     }
 
     #[test]
     fn malformed_lines_name_line_and_field() {
         assert_eq!(
-            read(&[r#"{"t": 1, "label": "a", "p": 0.9}"#, r#"{"t": 2, "lable": "a", "p": 0.9}"#]).unwrap_err(),
+            read(&[
+                r#"{"t": 1, "label": "a", "p": 0.9}"#,
+                r#"{"t": 2, "lable": "a", "p": 0.9}"#
+            ])
+            .expect_err("rejected"),
             "w.jsonl:2:16: lable: unknown field `lable`, expected one of `t`, `label`, `p`, `scores`"
         );
-        assert_eq!(read(&[r#"{"t": 1, "label": "a"}"#]).unwrap_err(), "w.jsonl:1: p: missing field `p`");
         assert_eq!(
-            read(&[r#"{"t": 1, "label": "a", "p": 1.5}"#]).unwrap_err(),
+            read(&[r#"{"t": 1, "label": "a"}"#]).expect_err("rejected"),
+            "w.jsonl:1: p: missing field `p`"
+        );
+        assert_eq!(
+            read(&[r#"{"t": 1, "label": "a", "p": 1.5}"#]).expect_err("rejected"),
             "w.jsonl:1: p: p = 1.5 is not a probability between 0 and 1"
         );
         assert_eq!(
-            read(&[r#"{"t": 2, "label": "a", "p": 0.9}"#, r#"{"t": 1, "label": "a", "p": 0.9}"#]).unwrap_err(),
+            read(&[
+                r#"{"t": 2, "label": "a", "p": 0.9}"#,
+                r#"{"t": 1, "label": "a", "p": 0.9}"#
+            ])
+            .expect_err("rejected"),
             "w.jsonl:2: t: t = 1 goes backwards (previous window was at 2)"
         );
         assert_eq!(
-            read(&[r#"{"t": "x", "label": "a", "p": 0.9}"#]).unwrap_err(),
+            read(&[r#"{"t": "x", "label": "a", "p": 0.9}"#]).expect_err("rejected"),
             "w.jsonl:1:9: t: invalid type: string \"x\", expected f64"
         );
-        assert!(read(&[r#"{"t": 1, "label": "a", "p": 0.9} trailing"#]).unwrap_err().starts_with("w.jsonl:1:"));
-        assert!(read(&["not json"]).unwrap_err().starts_with("w.jsonl:1:2: expected"));
+        assert!(
+            read(&[r#"{"t": 1, "label": "a", "p": 0.9} trailing"#])
+                .expect_err("rejected")
+                .starts_with("w.jsonl:1:")
+        );
+        assert!(
+            read(&["not json"])
+                .expect_err("rejected")
+                .starts_with("w.jsonl:1:2: expected")
+        );
     }
 }

@@ -48,19 +48,30 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
     let stdout = io::stdout();
     let colour = args.format_is_text() && stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut out = Output { format: args.format, colour, writer: BufWriter::new(stdout.lock()), tally: Tally::default() };
+    let mut out = Output {
+        format: args.format,
+        colour,
+        writer: BufWriter::new(stdout.lock()),
+        tally: Tally::default(),
+    };
     out.header(&definition, &args.windows)?;
 
     let origin = args.windows.display().to_string();
     let input: Box<dyn BufRead> = if args.windows == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
-        let file = File::open(&args.windows).map_err(|err| Problems(vec![file_problem(&args.windows, format!("cannot read: {err}"))]))?;
+        let file = File::open(&args.windows)
+            .map_err(|err| Problems(vec![file_problem(&args.windows, format!("cannot read: {err}"))]))?;
         Box::new(BufReader::new(file))
     };
     let mut reader = WindowReader::new(&origin);
     for (i, line) in input.lines().enumerate() {
-        let line = line.map_err(|err| Problems(vec![Problem { line: i + 1, ..file_problem(&args.windows, format!("cannot read: {err}")) }]))?;
+        let line = line.map_err(|err| {
+            Problems(vec![Problem {
+                line: i + 1,
+                ..file_problem(&args.windows, format!("cannot read: {err}"))
+            }])
+        })?;
         // Events already written stay written: a malformed line stops the run
         // where it is, with everything before it reported.
         let window = match reader.line(i + 1, &line) {
@@ -104,16 +115,31 @@ fn decoder_settings(args: &Args) -> Result<DecoderSettings, Problems> {
             origin: "command line".into(),
             line: 0,
             column: 0,
-            field: format!("--{}", field.split('[').next().unwrap_or(&field).replace("_labels", "-label").replace('_', "-")),
+            field: format!(
+                "--{}",
+                field
+                    .split('[')
+                    .next()
+                    .unwrap_or(&field)
+                    .replace("_labels", "-label")
+                    .replace('_', "-")
+            ),
             message,
         })
         .collect();
-    if problems.is_empty() { Ok(settings) } else { Err(Problems(problems)) }
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(Problems(problems))
+    }
 }
 
 fn load_definition(args: &Args, settings: &DecoderSettings) -> Result<Definition, Problems> {
     let manifest = args.model.as_deref().map(load_manifest).transpose()?;
-    let vocabulary = manifest.as_ref().map(|m| Vocabulary { labels: &m.labels, idle: &settings.idle_labels });
+    let vocabulary = manifest.as_ref().map(|m| Vocabulary {
+        labels: &m.labels,
+        idle: &settings.idle_labels,
+    });
     let text = read_text(&args.sequence)?;
     Definition::parse(&args.sequence.display().to_string(), &text, vocabulary)
 }
@@ -147,7 +173,11 @@ enum Record<'a> {
 impl<'a> From<&'a Event> for Record<'a> {
     fn from(event: &'a Event) -> Self {
         match event {
-            Event::Warning(w) => Record::Warning { t: w.t, label: &w.label, p: w.p },
+            Event::Warning(w) => Record::Warning {
+                t: w.t,
+                label: &w.label,
+                p: w.p,
+            },
             Event::Step(s) => Record::Step {
                 t: s.t,
                 part: s.part,
@@ -155,7 +185,13 @@ impl<'a> From<&'a Event> for Record<'a> {
                 status: s.status,
                 expected: (s.status == StepStatus::Error).then_some(s.expected.as_slice()),
             },
-            Event::Part(p) => Record::Part { t: p.t, part: p.part, verdict: p.verdict, missing: &p.missing, errors: p.errors },
+            Event::Part(p) => Record::Part {
+                t: p.t,
+                part: p.part,
+                verdict: p.verdict,
+                missing: &p.missing,
+                errors: p.errors,
+            },
         }
     }
 }
@@ -182,13 +218,21 @@ const RESET: &str = "\x1b[0m";
 
 impl<W: Write> Output<W> {
     fn paint(&self, colour: &str, text: &str) -> String {
-        if self.colour { format!("{colour}{text}{RESET}") } else { text.to_owned() }
+        if self.colour {
+            format!("{colour}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
     }
 
     fn header(&mut self, definition: &Definition, windows: &Path) -> Result<(), Failure> {
         match self.format {
             Format::Json => Ok(()),
-            Format::Text => self.line(format!("# sequence {} · windows {}", definition.name, windows.display())),
+            Format::Text => self.line(format!(
+                "# sequence {} · windows {}",
+                definition.name,
+                windows.display()
+            )),
         }
     }
 
@@ -234,9 +278,17 @@ impl<W: Write> Output<W> {
                     StepStatus::Ok => String::new(),
                     StepStatus::Error => format!("expected {}", s.expected.join(" or ")),
                 };
-                format!("{}  part {:<2} {:<16} {} p={:.2}  {}", clock(s.t), s.part, s.step, status, s.p, detail)
-                    .trim_end()
-                    .to_owned()
+                format!(
+                    "{}  part {:<2} {:<16} {} p={:.2}  {}",
+                    clock(s.t),
+                    s.part,
+                    s.step,
+                    status,
+                    s.p,
+                    detail
+                )
+                .trim_end()
+                .to_owned()
             }
             Event::Part(p) => {
                 let verdict = match p.verdict {
@@ -285,7 +337,13 @@ impl<W: Write> Output<W> {
 fn clock(t: f64) -> String {
     let tenths = (t * 10.0).round() as u64;
     let seconds = tenths / 10;
-    format!("{:02}:{:02}:{:02}.{}", seconds / 3600, seconds / 60 % 60, seconds % 60, tenths % 10)
+    format!(
+        "{:02}:{:02}:{:02}.{}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60,
+        tenths % 10
+    )
 }
 
 #[cfg(test)]

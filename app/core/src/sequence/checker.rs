@@ -59,7 +59,10 @@ struct Cost {
     inserts: u32,
 }
 
-const UNREACHABLE: Cost = Cost { total: u32::MAX, inserts: u32::MAX };
+const UNREACHABLE: Cost = Cost {
+    total: u32::MAX,
+    inserts: u32::MAX,
+};
 
 impl Cost {
     fn plus(self, total: u32, inserts: u32) -> Cost {
@@ -125,8 +128,7 @@ impl Checker {
     pub fn observe(&mut self, occurrence: &Occurrence) -> Vec<Event> {
         let mut events = Vec::new();
         let must_close = self.part.as_ref().is_some_and(|part| {
-            (occurrence.label == self.opening_step && part.accepted_any)
-                || part.labels.len() >= MAX_PART_OCCURRENCES
+            (occurrence.label == self.opening_step && part.accepted_any) || part.labels.len() >= MAX_PART_OCCURRENCES
         });
         if must_close {
             events.extend(self.close(occurrence.t, Verdict::Reject).map(Event::Part));
@@ -172,14 +174,22 @@ impl Checker {
             Verdict::Pass => Verdict::Reject,
             other => other,
         };
-        Some(PartSummary { t, part: part.number, verdict, missing, errors })
+        Some(PartSummary {
+            t,
+            part: part.number,
+            verdict,
+            missing,
+            errors,
+        })
     }
-
 }
 
 fn initial_layer(graph: &Graph) -> Layer {
     let n = graph.node_count;
-    let mut layer = Layer { cost: vec![UNREACHABLE; n], back: vec![Back::Start; n] };
+    let mut layer = Layer {
+        cost: vec![UNREACHABLE; n],
+        back: vec![Back::Start; n],
+    };
     layer.cost[0] = Cost { total: 0, inserts: 0 };
     close_skips(graph, &mut layer);
     layer

@@ -25,8 +25,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::diag::{Problems, Report, TomlDoc};
 use crate::label::{Vocabulary, label_problem};
@@ -116,10 +116,16 @@ impl Definition {
             if !vocabulary.labels.iter().any(|l| l == label) {
                 report.at(
                     path,
-                    format!("step `{label}` is not a label of the model (labels: {})", vocabulary.labels.join(", ")),
+                    format!(
+                        "step `{label}` is not a label of the model (labels: {})",
+                        vocabulary.labels.join(", ")
+                    ),
                 );
             } else if vocabulary.idle.iter().any(|l| l == label) {
-                report.at(path, format!("step `{label}` is an idle label, so it can never be observed as a step"));
+                report.at(
+                    path,
+                    format!("step `{label}` is an idle label, so it can never be observed as a step"),
+                );
             }
         });
     }
@@ -132,7 +138,10 @@ impl Definition {
             report.at("final_step", problem);
         }
         if self.steps.is_empty() {
-            report.at("steps", "a sequence needs at least two steps: an opening step and the final step");
+            report.at(
+                "steps",
+                "a sequence needs at least two steps: an opening step and the final step",
+            );
             return;
         }
         validate_elements(&self.steps, "steps", report);
@@ -140,7 +149,10 @@ impl Definition {
         let opening = match self.steps.first() {
             Some(Element::Step(name)) => Some(name.as_str()),
             _ => {
-                report.at("steps[0]", "the first element must be a plain step: its appearance starts a part");
+                report.at(
+                    "steps[0]",
+                    "the first element must be a plain step: its appearance starts a part",
+                );
                 None
             }
         };
@@ -199,9 +211,15 @@ fn validate_elements(elements: &[Element], path: &str, report: &mut Report<'_, '
             }
             Element::Repeat { count, steps } => {
                 if *count == 0 {
-                    report.at(format!("{here}.repeat"), "repeat = 0 would remove the group; delete it instead");
+                    report.at(
+                        format!("{here}.repeat"),
+                        "repeat = 0 would remove the group; delete it instead",
+                    );
                 } else if *count > MAX_REPEAT {
-                    report.at(format!("{here}.repeat"), format!("repeat = {count} is more than {MAX_REPEAT}"));
+                    report.at(
+                        format!("{here}.repeat"),
+                        format!("repeat = {count} is more than {MAX_REPEAT}"),
+                    );
                 }
                 if steps.is_empty() {
                     report.at(format!("{here}.steps"), "empty group: a repeat needs at least one step");
@@ -209,14 +227,24 @@ fn validate_elements(elements: &[Element], path: &str, report: &mut Report<'_, '
                 validate_elements(steps, &format!("{here}.steps"), report);
             }
             Element::Optional(names) | Element::AnyOrder(names) => {
-                let key = if matches!(element, Element::Optional(_)) { "optional" } else { "any_order" };
+                let key = if matches!(element, Element::Optional(_)) {
+                    "optional"
+                } else {
+                    "any_order"
+                };
                 if names.is_empty() {
-                    report.at(format!("{here}.{key}"), format!("empty group: `{key}` needs at least one step"));
+                    report.at(
+                        format!("{here}.{key}"),
+                        format!("empty group: `{key}` needs at least one step"),
+                    );
                 }
                 if key == "any_order" && names.len() > MAX_ANY_ORDER {
                     report.at(
                         format!("{here}.{key}"),
-                        format!("any_order holds {} steps; at most {MAX_ANY_ORDER} are allowed", names.len()),
+                        format!(
+                            "any_order holds {} steps; at most {MAX_ANY_ORDER} are allowed",
+                            names.len()
+                        ),
                     );
                 }
                 for (j, name) in names.iter().enumerate() {
@@ -303,9 +331,7 @@ impl<'de> Visitor<'de> for ElementVisitor {
     type Value = Element;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(
-            "a step name, { repeat = N, steps = [...] }, { optional = ... } or { any_order = [...] }",
-        )
+        f.write_str("a step name, { repeat = N, steps = [...] }, { optional = ... } or { any_order = [...] }")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Element, E> {
@@ -328,8 +354,11 @@ impl<'de> Visitor<'de> for ElementVisitor {
         }
         match (repeat, steps, optional, any_order) {
             (Some(count), Some(steps), None, None) => {
-                let count = u32::try_from(count)
-                    .map_err(|_| de::Error::custom(format!("repeat = {count} must be a whole number from 1 to {MAX_REPEAT}")))?;
+                let count = u32::try_from(count).map_err(|_| {
+                    de::Error::custom(format!(
+                        "repeat = {count} must be a whole number from 1 to {MAX_REPEAT}"
+                    ))
+                })?;
                 Ok(Element::Repeat { count, steps })
             }
             (Some(_), None, None, None) => Err(de::Error::missing_field("steps")),
@@ -355,7 +384,11 @@ mod tests {
     }
 
     fn messages(text: &str) -> Vec<String> {
-        parse(text).expect_err("should be rejected").iter().map(|p| p.to_string()).collect()
+        parse(text)
+            .expect_err("should be rejected")
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     const EXAMPLE: &str = r#"
@@ -379,7 +412,11 @@ steps = [
             def.steps[1],
             Element::Repeat {
                 count: 5,
-                steps: vec![Element::Step("spacer".into()), Element::Step("greased_disk".into()), Element::Step("separator".into())]
+                steps: vec![
+                    Element::Step("spacer".into()),
+                    Element::Step("greased_disk".into()),
+                    Element::Step("separator".into())
+                ]
             }
         );
         assert_eq!(def.steps[3], Element::Optional(vec!["inspect".into()]));
@@ -405,9 +442,14 @@ steps = [
 
     #[test]
     fn unknown_labels_are_rejected_against_the_model() {
-        let labels: Vec<String> = ["idle", "riveted_start", "spacer", "complete_part"].map(String::from).to_vec();
+        let labels: Vec<String> = ["idle", "riveted_start", "spacer", "complete_part"]
+            .map(String::from)
+            .to_vec();
         let idle = vec!["idle".to_owned()];
-        let vocabulary = Vocabulary { labels: &labels, idle: &idle };
+        let vocabulary = Vocabulary {
+            labels: &labels,
+            idle: &idle,
+        };
         let text = "name = \"x\"\nfinal_step = \"complete_part\"\nsteps = [\"riveted_start\", \"spaser\", \"idle\", \"complete_part\"]\n";
         let problems = Definition::parse("seq.toml", text, Some(vocabulary)).expect_err("unknown label");
         assert_eq!(problems.0.len(), 2);
@@ -421,22 +463,43 @@ steps = [
     #[test]
     fn boundaries_must_be_plain_and_unique() {
         let found = messages("name = \"x\"\nfinal_step = \"end\"\nsteps = [{ optional = \"a\" }, \"b\"]\n");
-        assert!(found[0].contains("steps[0]: the first element must be a plain step"), "{found:?}");
-        assert!(found[1].contains("steps[1]: the last element must be the plain step `end`"), "{found:?}");
+        assert!(
+            found[0].contains("steps[0]: the first element must be a plain step"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].contains("steps[1]: the last element must be the plain step `end`"),
+            "{found:?}"
+        );
 
-        let found = messages("name = \"x\"\nfinal_step = \"end\"\nsteps = [\"start\", { repeat = 2, steps = [\"start\"] }, \"end\"]\n");
-        assert_eq!(found, vec!["seq.toml:3:42: steps[1].steps[0]: `start` is the opening step, so it must appear only once in the definition"]);
+        let found = messages(
+            "name = \"x\"\nfinal_step = \"end\"\nsteps = [\"start\", { repeat = 2, steps = [\"start\"] }, \"end\"]\n",
+        );
+        assert_eq!(
+            found,
+            vec![
+                "seq.toml:3:42: steps[1].steps[0]: `start` is the opening step, so it must appear only once in the definition"
+            ]
+        );
     }
 
     #[test]
     fn malformed_elements_name_the_field() {
         let found = messages("name = \"x\"\nfinal_step = \"end\"\nsteps = [\"s\", { repeat = 2 }, \"end\"]\n");
-        assert!(found[0].starts_with("seq.toml:3:") && found[0].contains("steps[1]") && found[0].contains("missing field `steps`"), "{found:?}");
+        assert!(
+            found[0].starts_with("seq.toml:3:")
+                && found[0].contains("steps[1]")
+                && found[0].contains("missing field `steps`"),
+            "{found:?}"
+        );
 
-        let found = messages("name = \"x\"\nfinal_step = \"end\"\nsteps = [\"s\", { repaet = 2, steps = [\"a\"] }, \"end\"]\n");
+        let found =
+            messages("name = \"x\"\nfinal_step = \"end\"\nsteps = [\"s\", { repaet = 2, steps = [\"a\"] }, \"end\"]\n");
         assert!(found[0].contains("unknown field `repaet`"), "{found:?}");
 
-        let found = messages("name = \"x\"\nfinal_step = \"end\"\nsteps = [\"s\", { repeat = -1, steps = [\"a\"] }, \"end\"]\n");
+        let found = messages(
+            "name = \"x\"\nfinal_step = \"end\"\nsteps = [\"s\", { repeat = -1, steps = [\"a\"] }, \"end\"]\n",
+        );
         assert!(found[0].contains("repeat = -1 must be a whole number"), "{found:?}");
 
         let found = messages("name = \"x\"\nfinal_stop = \"end\"\nsteps = [\"s\", \"end\"]\n");

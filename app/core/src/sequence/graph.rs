@@ -54,7 +54,12 @@ impl Graph {
             self.labels.push(label.to_owned());
             self.labels.len() - 1
         });
-        self.edges.push(Edge { from, to, label, required });
+        self.edges.push(Edge {
+            from,
+            to,
+            label,
+            required,
+        });
     }
 
     /// Adds the elements after `start` and returns the node where they end.
@@ -103,7 +108,10 @@ mod tests {
             final_step: "end".into(),
             steps: vec![
                 Element::Step("start".into()),
-                Element::Repeat { count: 2, steps: vec![Element::AnyOrder(vec!["a".into(), "b".into(), "c".into()])] },
+                Element::Repeat {
+                    count: 2,
+                    steps: vec![Element::AnyOrder(vec!["a".into(), "b".into(), "c".into()])],
+                },
                 Element::Optional(vec!["x".into(), "y".into()]),
                 Element::Step("end".into()),
             ],

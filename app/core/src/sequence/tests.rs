@@ -22,7 +22,11 @@ fn check(def: &Definition, labels: &[&str]) -> Vec<String> {
     let mut checker = Checker::new(def);
     let mut events = Vec::new();
     for (i, label) in labels.iter().enumerate() {
-        let occurrence = Occurrence { t: i as f64, label: (*label).to_owned(), p: 0.9 };
+        let occurrence = Occurrence {
+            t: i as f64,
+            label: (*label).to_owned(),
+            p: 0.9,
+        };
         events.extend(checker.observe(&occurrence));
     }
     events.extend(checker.finish(labels.len() as f64).map(Event::Part));
@@ -60,8 +64,14 @@ fn seed_run() -> Vec<&'static str> {
 #[test]
 fn the_seed_good_run_passes() {
     let events = check(&definition(SEED_GOOD), &seed_run());
-    assert!(events[..events.len() - 1].iter().all(|e| e.ends_with(" ok")), "{events:#?}");
-    assert_eq!(events.last().map(String::as_str), Some("part 1 Pass missing [] errors 0"));
+    assert!(
+        events[..events.len() - 1].iter().all(|e| e.ends_with(" ok")),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("part 1 Pass missing [] errors 0")
+    );
 }
 
 #[test]
@@ -86,8 +96,14 @@ fn a_faulty_seed_assembly_names_the_missing_step() {
     let mut run = seed_run();
     run.remove(10); // the separator of the second spacer/greased disk/separator
     let events = check(&definition(SEED_GOOD), &run);
-    assert!(events[..events.len() - 1].iter().all(|e| e.ends_with(" ok")), "{events:#?}");
-    assert_eq!(events.last().map(String::as_str), Some("part 1 Reject missing [separator] errors 0"));
+    assert!(
+        events[..events.len() - 1].iter().all(|e| e.ends_with(" ok")),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("part 1 Reject missing [separator] errors 0")
+    );
 }
 
 #[test]
@@ -96,12 +112,32 @@ fn one_extra_step_is_one_error_and_the_rest_is_accepted() {
     // An extra `a`, a label the definition expects again later.
     assert_eq!(
         check(&def, &["start", "a", "a", "b", "c", "a", "d", "end"]),
-        ["start ok", "a ok", "a ERROR want b", "b ok", "c ok", "a ok", "d ok", "end ok", "part 1 Reject missing [] errors 1"]
+        [
+            "start ok",
+            "a ok",
+            "a ERROR want b",
+            "b ok",
+            "c ok",
+            "a ok",
+            "d ok",
+            "end ok",
+            "part 1 Reject missing [] errors 1"
+        ]
     );
     // A foreign step.
     assert_eq!(
         check(&def, &["start", "a", "zz", "b", "c", "a", "d", "end"]),
-        ["start ok", "a ok", "zz ERROR want b", "b ok", "c ok", "a ok", "d ok", "end ok", "part 1 Reject missing [] errors 1"]
+        [
+            "start ok",
+            "a ok",
+            "zz ERROR want b",
+            "b ok",
+            "c ok",
+            "a ok",
+            "d ok",
+            "end ok",
+            "part 1 Reject missing [] errors 1"
+        ]
     );
 }
 
@@ -113,7 +149,16 @@ fn an_extra_step_that_the_next_slot_expects_is_judged_by_what_follows() {
     let def = seq(r#""start", "a", "b", "a", "c", "end""#);
     assert_eq!(
         check(&def, &["start", "a", "a", "b", "a", "c", "end"]),
-        ["start ok", "a ok", "a ok", "b ERROR want c", "a ok", "c ok", "end ok", "part 1 Reject missing [] errors 1"]
+        [
+            "start ok",
+            "a ok",
+            "a ok",
+            "b ERROR want c",
+            "a ok",
+            "c ok",
+            "end ok",
+            "part 1 Reject missing [] errors 1"
+        ]
     );
 }
 
@@ -122,7 +167,15 @@ fn one_skipped_step_is_missing_once_and_the_rest_is_accepted() {
     let def = seq(r#""start", "a", "b", "c", "d", "e", "end""#);
     assert_eq!(
         check(&def, &["start", "a", "c", "d", "e", "end"]),
-        ["start ok", "a ok", "c ok", "d ok", "e ok", "end ok", "part 1 Reject missing [b] errors 0"]
+        [
+            "start ok",
+            "a ok",
+            "c ok",
+            "d ok",
+            "e ok",
+            "end ok",
+            "part 1 Reject missing [b] errors 0"
+        ]
     );
 }
 
@@ -131,7 +184,14 @@ fn a_jump_over_several_steps_is_an_error_then_the_checker_follows() {
     let def = seq(r#""start", "a", "b", "c", "d", "e", "end""#);
     assert_eq!(
         check(&def, &["start", "a", "d", "e", "end"]),
-        ["start ok", "a ok", "d ERROR want b", "e ok", "end ok", "part 1 Reject missing [b c] errors 1"]
+        [
+            "start ok",
+            "a ok",
+            "d ERROR want b",
+            "e ok",
+            "end ok",
+            "part 1 Reject missing [b c] errors 1"
+        ]
     );
 }
 
@@ -140,7 +200,15 @@ fn a_swap_is_an_error_but_nothing_is_missing() {
     let def = seq(r#""start", "a", "b", "c", "d", "end""#);
     assert_eq!(
         check(&def, &["start", "a", "c", "b", "d", "end"]),
-        ["start ok", "a ok", "c ok", "b ERROR want d", "d ok", "end ok", "part 1 Reject missing [] errors 1"]
+        [
+            "start ok",
+            "a ok",
+            "c ok",
+            "b ERROR want d",
+            "d ok",
+            "end ok",
+            "part 1 Reject missing [] errors 1"
+        ]
     );
 }
 
@@ -152,7 +220,9 @@ fn repeats_are_counted_in_what_is_missing() {
         Some("part 1 Reject missing [a b a b] errors 0")
     );
     assert_eq!(
-        check(&def, &["start", "a", "b", "a", "b", "a", "b", "a", "b", "end"]).last().map(String::as_str),
+        check(&def, &["start", "a", "b", "a", "b", "a", "b", "a", "b", "end"])
+            .last()
+            .map(String::as_str),
         Some("part 1 Reject missing [] errors 2")
     );
 }
@@ -161,7 +231,10 @@ fn repeats_are_counted_in_what_is_missing() {
 fn nested_repeats_expand() {
     let def = seq(r#""start", { repeat = 2, steps = ["a", { repeat = 2, steps = ["b"] }] }, "end""#);
     let events = check(&def, &["start", "a", "b", "b", "a", "b", "b", "end"]);
-    assert_eq!(events.last().map(String::as_str), Some("part 1 Pass missing [] errors 0"));
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("part 1 Pass missing [] errors 0")
+    );
 }
 
 #[test]
@@ -173,7 +246,11 @@ fn optional_steps_may_be_done_or_left_out() {
         vec!["start", "a", "b", "y", "end"],
         vec!["start", "a", "inspect", "b", "x", "y", "end"],
     ] {
-        assert_eq!(check(&def, &run).last().map(String::as_str), Some("part 1 Pass missing [] errors 0"), "{run:?}");
+        assert_eq!(
+            check(&def, &run).last().map(String::as_str),
+            Some("part 1 Pass missing [] errors 0"),
+            "{run:?}"
+        );
     }
     // The error lists the optional step beside the required one.
     assert_eq!(check(&def, &["start", "a", "zz"])[2], "zz ERROR want inspect|b");
@@ -184,7 +261,10 @@ fn any_order_accepts_every_order_but_needs_all() {
     let def = seq(r#""start", { any_order = ["a", "b", "c"] }, "end""#);
     for run in [["a", "b", "c"], ["c", "a", "b"], ["b", "c", "a"]] {
         let labels: Vec<&str> = std::iter::once("start").chain(run).chain(["end"]).collect();
-        assert_eq!(check(&def, &labels).last().map(String::as_str), Some("part 1 Pass missing [] errors 0"));
+        assert_eq!(
+            check(&def, &labels).last().map(String::as_str),
+            Some("part 1 Pass missing [] errors 0")
+        );
     }
     assert_eq!(
         check(&def, &["start", "c", "a", "end"]).last().map(String::as_str),
@@ -213,14 +293,20 @@ fn a_new_part_closes_the_open_one_with_what_it_lacks() {
 #[test]
 fn the_end_of_input_leaves_an_open_part_incomplete() {
     let def = seq(r#""start", "a", "b", "end""#);
-    assert_eq!(check(&def, &["start", "a"]).last().map(String::as_str), Some("part 1 Incomplete missing [b end] errors 0"));
+    assert_eq!(
+        check(&def, &["start", "a"]).last().map(String::as_str),
+        Some("part 1 Incomplete missing [b end] errors 0")
+    );
     assert_eq!(check(&def, &[]), Vec::<String>::new());
 }
 
 #[test]
 fn an_early_final_step_closes_the_part_with_the_rest_missing() {
     let def = seq(r#""start", "a", "b", "end""#);
-    assert_eq!(check(&def, &["start", "end"]), ["start ok", "end ok", "part 1 Reject missing [a b] errors 0"]);
+    assert_eq!(
+        check(&def, &["start", "end"]),
+        ["start ok", "end ok", "part 1 Reject missing [a b] errors 0"]
+    );
 }
 
 #[test]
@@ -230,10 +316,19 @@ fn steps_before_the_opening_step_belong_to_the_part() {
     // the opening step then continues that part rather than closing it.
     assert_eq!(
         check(&def, &["zz", "start", "a", "end"]),
-        ["zz ERROR want start", "start ok", "a ok", "end ok", "part 1 Reject missing [] errors 1"]
+        [
+            "zz ERROR want start",
+            "start ok",
+            "a ok",
+            "end ok",
+            "part 1 Reject missing [] errors 1"
+        ]
     );
     // A part seen from its middle (the station started late) is never passed.
-    assert_eq!(check(&def, &["a", "end"]), ["a ok", "end ok", "part 1 Reject missing [start] errors 0"]);
+    assert_eq!(
+        check(&def, &["a", "end"]),
+        ["a ok", "end ok", "part 1 Reject missing [start] errors 0"]
+    );
 }
 
 #[test]
@@ -243,7 +338,10 @@ fn a_runaway_part_is_closed_to_bound_memory() {
     labels.extend(std::iter::repeat_n("zz", MAX_PART_OCCURRENCES));
     let events = check(&def, &labels);
     let closed = events.iter().find(|e| e.starts_with("part 1")).expect("part 1 closed");
-    assert_eq!(closed, &format!("part 1 Reject missing [a end] errors {}", MAX_PART_OCCURRENCES - 1));
+    assert_eq!(
+        closed,
+        &format!("part 1 Reject missing [a end] errors {}", MAX_PART_OCCURRENCES - 1)
+    );
     assert!(events.last().is_some_and(|e| e.starts_with("part 2 Incomplete")));
 }
 
@@ -251,11 +349,17 @@ fn a_runaway_part_is_closed_to_bound_memory() {
 fn part_events_carry_time_and_number() {
     let def = seq(r#""start", "end""#);
     let mut checker = Checker::new(&def);
-    let open = |t: f64, label: &str| Occurrence { t, label: label.into(), p: 0.7 };
+    let open = |t: f64, label: &str| Occurrence {
+        t,
+        label: label.into(),
+        p: 0.7,
+    };
     assert!(checker.observe(&open(3.0, "start")).len() == 1);
     assert_eq!(checker.open_part(), Some(1));
     let events = checker.observe(&open(9.5, "end"));
-    let Some(Event::Part(part)) = events.last() else { panic!("no part event: {events:?}") };
+    let Some(Event::Part(part)) = events.last() else {
+        panic!("no part event: {events:?}")
+    };
     assert_eq!((part.t, part.part, part.verdict), (9.5, 1, Verdict::Pass));
     assert_eq!(checker.open_part(), None);
 }
@@ -285,7 +389,11 @@ fn generated_definition() -> impl Strategy<Value = Definition> {
         let mut steps = vec![Element::Step("start".into())];
         steps.extend(middle);
         steps.push(Element::Step("end".into()));
-        Definition { name: "generated".into(), final_step: "end".into(), steps }
+        Definition {
+            name: "generated".into(),
+            final_step: "end".into(),
+            steps,
+        }
     })
 }
 
@@ -300,7 +408,12 @@ fn sample_run(elements: &[Element], choices: &mut impl Iterator<Item = usize>, o
                 }
             }
             Element::Optional(labels) => {
-                out.extend(labels.iter().filter(|_| choices.next().unwrap_or(0) % 2 == 0).cloned());
+                out.extend(
+                    labels
+                        .iter()
+                        .filter(|_| choices.next().unwrap_or(0).is_multiple_of(2))
+                        .cloned(),
+                );
             }
             Element::AnyOrder(labels) => {
                 let mut labels = labels.clone();
@@ -326,14 +439,23 @@ fn events_of(def: &Definition, labels: &[String]) -> Vec<Event> {
     let mut events: Vec<Event> = labels
         .iter()
         .enumerate()
-        .flat_map(|(i, label)| checker.observe(&Occurrence { t: i as f64, label: label.clone(), p: 0.9 }))
+        .flat_map(|(i, label)| {
+            checker.observe(&Occurrence {
+                t: i as f64,
+                label: label.clone(),
+                p: 0.9,
+            })
+        })
         .collect();
     events.extend(checker.finish(labels.len() as f64).map(Event::Part));
     events
 }
 
 fn error_steps(events: &[Event]) -> usize {
-    events.iter().filter(|e| matches!(e, Event::Step(s) if s.status == StepStatus::Error)).count()
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Step(s) if s.status == StepStatus::Error))
+        .count()
 }
 
 fn first_part(events: &[Event]) -> (usize, &crate::event::PartSummary) {
