@@ -118,10 +118,6 @@ impl StepDecoder {
         Self { settings, run: None }
     }
 
-    pub fn settings(&self) -> &DecoderSettings {
-        &self.settings
-    }
-
     pub fn push(&mut self, window: &Window) -> Option<Decoded> {
         if window.p < self.settings.min_confidence {
             return Some(Decoded::Warning(Warning {

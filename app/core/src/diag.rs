@@ -109,10 +109,6 @@ impl<'a> TomlDoc<'a> {
         }
     }
 
-    pub fn origin(&self) -> &str {
-        &self.origin
-    }
-
     pub fn report(&self) -> Report<'_, 'a> {
         Report {
             doc: self,
@@ -201,8 +197,9 @@ impl Report<'_, '_> {
         });
     }
 
-    pub fn push(&mut self, problem: Problem) {
-        self.problems.push(problem);
+    /// Loads the whole document as one value, recording a problem if it is malformed.
+    pub fn whole<T: DeserializeOwned>(&mut self) -> Option<T> {
+        self.doc.whole().map_err(|problem| self.problems.push(problem)).ok()
     }
 
     /// Loads a required section, recording a problem if it is absent or malformed.

@@ -37,8 +37,4 @@ impl Inspector {
     pub fn finish(&mut self) -> Vec<Event> {
         self.checker.finish(self.last_t).map(Event::Part).into_iter().collect()
     }
-
-    pub fn open_part(&self) -> Option<u32> {
-        self.checker.open_part()
-    }
 }

@@ -47,13 +47,7 @@ impl Manifest {
     pub fn parse(origin: &str, text: &str) -> Result<Self, Problems> {
         let doc = TomlDoc::parse(origin, text)?;
         let mut report = doc.report();
-        let manifest: Option<Manifest> = match doc.whole() {
-            Ok(m) => Some(m),
-            Err(problem) => {
-                report.push(problem);
-                None
-            }
-        };
+        let manifest: Option<Manifest> = report.whole();
         if let Some(m) = &manifest {
             if m.name.trim().is_empty() {
                 report.at("name", "name is empty");

@@ -69,13 +69,7 @@ impl Definition {
     pub fn parse(origin: &str, text: &str, vocabulary: Option<Vocabulary<'_>>) -> Result<Self, Problems> {
         let doc = TomlDoc::parse(origin, text)?;
         let mut report = doc.report();
-        let raw: Option<RawDefinition> = match doc.whole() {
-            Ok(raw) => Some(raw),
-            Err(problem) => {
-                report.push(problem);
-                None
-            }
-        };
+        let raw: Option<RawDefinition> = report.whole();
         let definition = raw.map(|raw| Definition {
             name: raw.name,
             final_step: raw.final_step,
