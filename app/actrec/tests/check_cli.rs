@@ -243,7 +243,7 @@ fn check_config_prints_every_problem() {
     assert_eq!(lines.len(), 7, "{err}");
     assert_eq!(
         lines[0],
-        format!("{file}:10:1: sources.demo.file: unexpected keys in table: lop, available keys: path, loop")
+        format!("{file}:10:1: sources.demo.file: unexpected keys in table: lop, available keys: path, loop, pace")
     );
     assert_eq!(
         lines[1],

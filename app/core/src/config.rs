@@ -20,13 +20,14 @@ use crate::diag::{Problems, Report, TomlDoc};
 use crate::label::{Vocabulary, label_problem};
 
 const SECTIONS: &[&str] = &[
-    "station", "sources", "model", "decoder", "sequence", "outputs", "gpio", "audit",
+    "station", "sources", "media", "model", "decoder", "sequence", "outputs", "gpio", "audit",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationConfig {
     pub station: Station,
     pub sources: BTreeMap<String, Source>,
+    pub media: Media,
     pub model: ModelRef,
     pub decoder: DecoderSettings,
     pub sequence: SequenceRef,
@@ -57,6 +58,10 @@ pub enum Source {
         path: PathBuf,
         #[serde(default, rename = "loop")]
         looping: bool,
+        /// `realtime` plays at the file's frame rate, like a camera; `fast`
+        /// decodes as fast as the station can take frames (tests, benchmarks).
+        #[serde(default)]
+        pace: Pace,
     },
     /// H.264 over RTP/UDP, as IP cameras send it.
     Rtp {
@@ -93,6 +98,96 @@ pub enum Source {
         #[serde(default = "default_pattern")]
         pattern: String,
     },
+    /// A raw GStreamer description for an unusual camera. It must end in
+    /// decoded video (`video/x-raw`); the station adds crop, scale and outputs.
+    Pipeline { description: String, live: bool },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pace {
+    #[default]
+    Realtime,
+    Fast,
+}
+
+/// The `[media]` section: how video is decoded, shown and encoded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    /// `generic` (software elements), `jetson` (NVMM, nvv4l2 codecs) or `auto`.
+    #[serde(default)]
+    pub profile: ProfileChoice,
+    /// Resolution of the annotated video (panel, recordings, stream).
+    #[serde(default = "default_display_width")]
+    pub display_width: u32,
+    #[serde(default = "default_display_height")]
+    pub display_height: u32,
+    /// Frame rate of the annotated video.
+    #[serde(default = "default_display_fps")]
+    pub display_fps: u32,
+    /// H.264 bit rate of recordings, stream and evidence clips.
+    #[serde(default = "default_bitrate_kbps")]
+    pub bitrate_kbps: u32,
+    /// A live source with no frame for this long is reported lost.
+    #[serde(default = "default_loss_timeout_ms")]
+    pub loss_timeout_ms: u32,
+    /// Raw descriptions that replace one fragment of every pipeline.
+    #[serde(default)]
+    pub overrides: MediaOverrides,
+}
+
+fn default_display_width() -> u32 {
+    1280
+}
+fn default_display_height() -> u32 {
+    720
+}
+fn default_display_fps() -> u32 {
+    30
+}
+fn default_bitrate_kbps() -> u32 {
+    4000
+}
+fn default_loss_timeout_ms() -> u32 {
+    500
+}
+
+impl Default for Media {
+    fn default() -> Self {
+        Self {
+            profile: ProfileChoice::default(),
+            display_width: default_display_width(),
+            display_height: default_display_height(),
+            display_fps: default_display_fps(),
+            bitrate_kbps: default_bitrate_kbps(),
+            loss_timeout_ms: default_loss_timeout_ms(),
+            overrides: MediaOverrides::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileChoice {
+    #[default]
+    Auto,
+    Generic,
+    Jetson,
+}
+
+/// Each replaces the profile's own fragment, e.g. `decoder = "avdec_h264 max-threads=2"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaOverrides {
+    /// H.264 decoder, for RTP and RTSP sources.
+    pub decoder: Option<String>,
+    /// Colour conversion to system memory.
+    pub convert: Option<String>,
+    /// Scaler.
+    pub scale: Option<String>,
+    /// H.264 encoder for the annotated video.
+    pub encoder: Option<String>,
 }
 
 fn default_latency_ms() -> u32 {
@@ -139,6 +234,29 @@ pub struct Outputs {
     /// A preview window on a desktop.
     #[serde(default)]
     pub preview: bool,
+    /// A clip of every rejected part; absent means none.
+    #[serde(default)]
+    pub clips: Option<ClipOutput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipOutput {
+    /// Relative to `station.data_dir`.
+    pub dir: PathBuf,
+    /// Video kept from before the part's first step.
+    #[serde(default = "default_pre_roll")]
+    pub pre_roll_seconds: u32,
+    /// Longest clip; a longer part keeps its last `max_seconds`.
+    #[serde(default = "default_clip_max")]
+    pub max_seconds: u32,
+}
+
+fn default_pre_roll() -> u32 {
+    5
+}
+fn default_clip_max() -> u32 {
+    180
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -236,6 +354,7 @@ impl Source {
             Source::V4l2 { .. } => "v4l2",
             Source::Csi { .. } => "csi",
             Source::Test { .. } => "test",
+            Source::Pipeline { .. } => "pipeline",
         }
     }
 }
@@ -248,6 +367,7 @@ impl StationConfig {
         report.deny_unknown_top_level(SECTIONS);
         let station = report.required::<Station>("station");
         let sources = report.required::<BTreeMap<String, Source>>("sources");
+        let media = report.optional::<Media>("media").map(Option::unwrap_or_default);
         let model = report.required::<ModelRef>("model");
         let decoder = report
             .optional::<DecoderSettings>("decoder")
@@ -264,6 +384,9 @@ impl StationConfig {
         }
         if let Some(sources) = &sources {
             validate_sources(sources, &mut report);
+        }
+        if let Some(media) = &media {
+            validate_media(media, &mut report);
         }
         if let Some(decoder) = &decoder {
             for (field, message) in decoder.problems() {
@@ -292,10 +415,11 @@ impl StationConfig {
             report.at("audit.path", "path is empty");
         }
 
-        let config = match (station, sources, model, decoder, sequence, outputs, gpio, audit) {
+        let config = match (station, sources, media, model, decoder, sequence, outputs, gpio, audit) {
             (
                 Some(station),
                 Some(sources),
+                Some(media),
                 Some(model),
                 Some(decoder),
                 Some(sequence),
@@ -305,6 +429,7 @@ impl StationConfig {
             ) => Some(StationConfig {
                 station,
                 sources,
+                media,
                 model,
                 decoder,
                 sequence,
@@ -354,6 +479,16 @@ impl StationConfig {
         config_dir.join(&self.sequence.file)
     }
 
+    /// A configured source with its file path (if any) resolved against the
+    /// config file's directory.
+    pub fn source(&self, name: &str, config_dir: &Path) -> Option<Source> {
+        let mut source = self.sources.get(name)?.clone();
+        if let Source::File { path, .. } = &mut source {
+            *path = config_dir.join(&*path);
+        }
+        Some(source)
+    }
+
     /// The audit database, resolved against `station.data_dir`.
     pub fn audit_path(&self) -> PathBuf {
         self.station.data_dir.join(&self.audit.path)
@@ -399,6 +534,20 @@ fn validate_sources(sources: &BTreeMap<String, Source>, report: &mut Report<'_, 
 }
 
 fn validate_outputs(outputs: &Outputs, report: &mut Report<'_, '_>) {
+    if let Some(clips) = &outputs.clips {
+        if clips.dir.as_os_str().is_empty() {
+            report.at("outputs.clips.dir", "dir is empty");
+        }
+        if clips.max_seconds == 0 || clips.max_seconds > 3600 {
+            report.at("outputs.clips.max_seconds", "max_seconds must be from 1 to 3600");
+        }
+        if clips.pre_roll_seconds >= clips.max_seconds {
+            report.at(
+                "outputs.clips.pre_roll_seconds",
+                "pre_roll_seconds must be less than max_seconds",
+            );
+        }
+    }
     if let Some(mp4) = &outputs.mp4 {
         match (mp4.split, mp4.segment_seconds) {
             (Mp4Split::Time, None | Some(0)) => {
@@ -471,6 +620,43 @@ fn validate_gpio(gpio: &Gpio, report: &mut Report<'_, '_>) {
     }
 }
 
+fn validate_media(media: &Media, report: &mut Report<'_, '_>) {
+    for (field, value, range) in [
+        ("display_width", media.display_width, 64..=3840),
+        ("display_height", media.display_height, 64..=2160),
+        ("display_fps", media.display_fps, 1..=120),
+        ("bitrate_kbps", media.bitrate_kbps, 100..=100_000),
+        ("loss_timeout_ms", media.loss_timeout_ms, 100..=900),
+    ] {
+        if !range.contains(&value) {
+            report.at(
+                format!("media.{field}"),
+                format!("{field} = {value} must be from {} to {}", range.start(), range.end()),
+            );
+        }
+    }
+    if media.display_width % 2 == 1 || media.display_height % 2 == 1 {
+        report.at(
+            "media.display_width",
+            "display width and height must be even (4:2:0 video)",
+        );
+    }
+    let overrides = [
+        ("decoder", &media.overrides.decoder),
+        ("convert", &media.overrides.convert),
+        ("scale", &media.overrides.scale),
+        ("encoder", &media.overrides.encoder),
+    ];
+    for (field, value) in overrides {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            report.at(
+                format!("media.overrides.{field}"),
+                "an override must not be empty; remove it instead",
+            );
+        }
+    }
+}
+
 fn validate_source(source: &Source, path: &str, report: &mut Report<'_, '_>) {
     let kind = source.kind();
     let check_size = |report: &mut Report<'_, '_>, width: u32, height: u32, framerate: u32| {
@@ -485,6 +671,9 @@ fn validate_source(source: &Source, path: &str, report: &mut Report<'_, '_>) {
         }
     };
     match source {
+        Source::Pipeline { description, .. } if description.trim().is_empty() => {
+            report.at(format!("{path}.{kind}.description"), "description is empty");
+        }
         Source::File { path: file, .. } if file.as_os_str().is_empty() => {
             report.at(format!("{path}.{kind}.path"), "path is empty");
         }
@@ -594,9 +783,11 @@ path = "audit.sqlite"
             config.sources["demo"],
             Source::File {
                 path: "demo.mp4".into(),
-                looping: true
+                looping: true,
+                pace: Pace::Realtime
             }
         );
+        assert_eq!(config.media, Media::default());
         assert_eq!(config.decoder.min_confidence, 0.6);
         assert_eq!(config.decoder.min_windows, 1);
         assert_eq!(config.audit_path(), PathBuf::from("/var/lib/actrec/audit.sqlite"));
@@ -641,6 +832,33 @@ path = "audit.sqlite"
             "{found:?}"
         );
         assert!(found[2].contains("audit: missing required section"), "{found:?}");
+    }
+
+    #[test]
+    fn media_settings_are_checked() {
+        let bad = GOOD.replace(
+            "[model]",
+            "[media]\nprofile = \"jetson\"\ndisplay_width = 1281\nloss_timeout_ms = 2000\noverrides = { encoder = \" \" }\n\n[model]",
+        );
+        let found = problems(&bad);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("media.loss_timeout_ms: loss_timeout_ms = 2000 must be from 100 to 900"));
+        assert!(found[1].contains("media.display_width: display width and height must be even"));
+        assert!(found[2].contains("media.overrides.encoder: an override must not be empty"));
+        let config = StationConfig::parse(
+            "station.toml",
+            &GOOD.replace("[model]", "[media]\nprofile = \"generic\"\n\n[model]"),
+        )
+        .expect("valid");
+        assert_eq!(config.media.profile, ProfileChoice::Generic);
+        assert_eq!(
+            config.source("demo", Path::new("/etc/actrec")),
+            Some(Source::File {
+                path: "/etc/actrec/demo.mp4".into(),
+                looping: true,
+                pace: Pace::Realtime
+            })
+        );
     }
 
     #[test]
