@@ -825,7 +825,7 @@ path = "audit.sqlite"
         let found = problems(&bad);
         assert_eq!(
             found[0],
-            "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, model, decoder, sequence, outputs, gpio, audit"
+            "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, media, model, decoder, sequence, outputs, gpio, audit"
         );
         assert!(
             found[1].starts_with("station.toml:12:8: sources.cam.rtp.port: invalid type: string \"5000\""),
