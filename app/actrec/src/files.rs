@@ -18,6 +18,9 @@ pub enum Failure {
     /// The input is malformed: exit 2.
     #[error("{0}")]
     Input(#[from] Problems),
+    /// The engine could not start: exit 1.
+    #[error("{0}")]
+    Start(crate::cmd::run::StartError),
     /// Writing the output failed: exit 1.
     #[error("cannot write output: {0}")]
     Output(io::Error),
@@ -27,7 +30,7 @@ impl Failure {
     pub fn report(&self) -> ExitCode {
         match self {
             Failure::Output(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-            Failure::Output(_) => {
+            Failure::Output(_) | Failure::Start(_) => {
                 eprintln!("actrec: {self}");
                 ExitCode::from(1)
             }

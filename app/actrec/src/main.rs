@@ -28,6 +28,10 @@ enum Command {
     ///
     /// Prints every problem as file:line:column: field: reason and exits 2 if
     /// there is any.
+    /// Run the station engine.
+    Run(cmd::run::Args),
+    /// Send a command to a running engine.
+    Ctl(cmd::ctl::Args),
     CheckConfig {
         /// The station config.
         #[arg(env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]
@@ -43,9 +47,15 @@ pub enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
         Command::CheckConfig { file } => cmd::check_config::run(&file),
+        Command::Run(args) => cmd::run::run(&args),
+        Command::Ctl(args) => cmd::ctl::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

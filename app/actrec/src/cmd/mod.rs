@@ -2,3 +2,5 @@
 
 pub mod check;
 pub mod check_config;
+pub mod ctl;
+pub mod run;

@@ -1,0 +1,407 @@
+//! `actrec run`: the station engine.
+//!
+//! source → (preprocess → infer, from the demo-model work on) → decode steps →
+//! sequence → {actuators, audit, outputs, panel}. Today it runs the media
+//! layer: frames flow from the configured source to the model branch and to
+//! the annotated outputs, loss and recovery are reported, and the source can
+//! be switched at run time through the control socket. Events are written to
+//! stdout as JSON lines; logs go to stderr.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use actrec_core::config::{Outputs, StationConfig, StreamOutput};
+use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
+use actrec_media::event::MediaEvent;
+use actrec_media::ingest::{Ingest, IngestConfig};
+use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Standing};
+use crossbeam_channel::{Receiver, Sender, bounded, select, tick};
+use serde::{Deserialize, Serialize};
+
+use crate::files::{Failure, load_station};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The station config.
+    #[arg(long, env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]
+    config: PathBuf,
+    /// Start with this source instead of the one in the config.
+    #[arg(long)]
+    source: Option<String>,
+    /// Listen for control commands (source switch) on this Unix socket.
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Stop when a file source ends.
+    #[arg(long)]
+    exit_on_end: bool,
+}
+
+/// A command on the control socket, one JSON object per line.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ControlRequest {
+    SwitchSource { source: String },
+    Status,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ControlReply {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
+}
+
+type ControlCall = (ControlRequest, Sender<ControlReply>);
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Media(#[from] actrec_media::MediaError),
+    #[error("{path}: {message}")]
+    Path { path: PathBuf, message: String },
+    #[error("signals: {0}")]
+    Signals(std::io::Error),
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let station = load_station(&args.config)?;
+    engine(args, &station.config, station.manifest.input.size).map_err(Failure::Start)
+}
+
+fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), StartError> {
+    actrec_media::init()?;
+    let config_dir = args.config.parent().unwrap_or(Path::new("."));
+    let profile = describe::pick_profile(config.media.profile, |name| {
+        actrec_media::gst::ElementFactory::find(name).is_some()
+    });
+    let media = &config.media;
+    let fragments = Fragments::new(profile, &media.overrides, media.bitrate_kbps, media.display_fps);
+    let sizes = FrameSizes {
+        model: model_size,
+        display_width: media.display_width,
+        display_height: media.display_height,
+        display_fps: media.display_fps,
+    };
+    tracing::info!(?profile, station = %config.station.id, "engine starting");
+
+    let initial = args.source.clone().unwrap_or_else(|| config.station.source.clone());
+    let sources = config
+        .sources
+        .keys()
+        .filter_map(|name| Some((name.clone(), config.source(name, config_dir)?)))
+        .collect();
+    let (events_tx, events) = crossbeam_channel::unbounded();
+
+    let output = Output::start(output_config(config, fragments.clone(), sizes)?, events_tx.clone())?;
+    let ingest = Ingest::start(
+        IngestConfig {
+            sources,
+            initial: initial.clone(),
+            fragments,
+            sizes,
+            loss_timeout: Duration::from_millis(u64::from(media.loss_timeout_ms)),
+        },
+        events_tx,
+    )?;
+
+    let (control_tx, control) = bounded::<ControlCall>(8);
+    let _control = args
+        .control
+        .as_deref()
+        .map(|path| ControlSocket::bind(path, control_tx))
+        .transpose()?;
+
+    let (signal_tx, signals) = bounded(1);
+    let mut signal_iter =
+        signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+            .map_err(StartError::Signals)?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signal_iter.forever().next() {
+            let _ = signal_tx.send(signal);
+        }
+    });
+
+    let deadline = args
+        .seconds
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let ticks = tick(Duration::from_millis(200));
+    let mut state = EngineState {
+        source: initial,
+        frames: 0,
+        display_frames: 0,
+        lost: false,
+    };
+    output.annotate(&state.annotation());
+    let stdout = std::io::stdout();
+    loop {
+        select! {
+            recv(events) -> event => {
+                let Ok(event) = event else { break };
+                state.on_media_event(&event);
+                output.annotate(&state.annotation());
+                emit(&stdout, &event);
+                if args.exit_on_end && matches!(event, MediaEvent::SourceEnded { .. }) {
+                    break;
+                }
+            }
+            recv(ingest.frames) -> frame => {
+                if frame.is_ok() {
+                    state.frames += 1;
+                }
+            }
+            recv(ingest.display) -> frame => {
+                if let Ok(frame) = frame {
+                    state.display_frames += 1;
+                    output.push(&frame);
+                }
+            }
+            recv(control) -> call => {
+                if let Ok((request, reply)) = call {
+                    let _ = reply.send(state.control(&ingest, request));
+                }
+            }
+            recv(signals) -> signal => {
+                tracing::info!(signal = signal.unwrap_or(0), "stopping on signal");
+                break;
+            }
+            recv(ticks) -> _ => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+            }
+        }
+    }
+    drop(ingest);
+    output.shutdown();
+    emit(
+        &stdout,
+        &serde_json::json!({"kind": "stopped", "frames": state.frames, "display_frames": state.display_frames}),
+    );
+    Ok(())
+}
+
+fn emit(stdout: &std::io::Stdout, event: &impl Serialize) {
+    if let Ok(line) = serde_json::to_string(event) {
+        let mut out = stdout.lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+struct EngineState {
+    source: String,
+    frames: u64,
+    display_frames: u64,
+    lost: bool,
+}
+
+impl EngineState {
+    fn on_media_event(&mut self, event: &MediaEvent) {
+        match event {
+            MediaEvent::SourceLost { .. } => self.lost = true,
+            MediaEvent::SourceRestored { .. } => self.lost = false,
+            MediaEvent::SourceSwitched { to, .. } => {
+                self.source = to.clone();
+                self.lost = false;
+            }
+            _ => {}
+        }
+    }
+
+    fn annotation(&self) -> Annotation {
+        Annotation {
+            source: self.source.clone(),
+            verdict: self.lost.then(|| ("NO VIDEO".to_owned(), Standing::Fault)),
+            ..Annotation::default()
+        }
+    }
+
+    fn control(&mut self, ingest: &Ingest, request: ControlRequest) -> ControlReply {
+        let reply = |ok: bool, error: Option<String>| ControlReply {
+            ok,
+            error,
+            source: None,
+            frames: None,
+        };
+        match request {
+            ControlRequest::SwitchSource { source } => match ingest.switch_source(&source) {
+                Ok(()) => reply(true, None),
+                Err(err) => reply(false, Some(err.to_string())),
+            },
+            ControlRequest::Status => ControlReply {
+                ok: true,
+                error: None,
+                source: Some(self.source.clone()),
+                frames: Some(self.frames),
+            },
+        }
+    }
+}
+
+/// Resolves where each output writes, creating directories as needed.
+fn output_config(config: &StationConfig, fragments: Fragments, sizes: FrameSizes) -> Result<OutputConfig, StartError> {
+    let data_dir = &config.station.data_dir;
+    let outputs: &Outputs = &config.outputs;
+    let ensure_dir = |dir: &Path| {
+        std::fs::create_dir_all(dir).map_err(|err| StartError::Path {
+            path: dir.to_owned(),
+            message: format!("cannot create: {err}"),
+        })
+    };
+    let mp4_location = match &outputs.mp4 {
+        Some(mp4) => {
+            let dir = data_dir.join(&mp4.dir);
+            ensure_dir(&dir)?;
+            Some(describe::mp4_location(&dir, &stamp()))
+        }
+        None => None,
+    };
+    if let Some(shm) = &outputs.shm
+        && let Some(parent) = shm.path.parent()
+    {
+        ensure_dir(parent)?;
+    }
+    let clips = outputs.clips.as_ref().map(|c| ClipSettings {
+        dir: data_dir.join(&c.dir),
+        pre_roll: Duration::from_secs(u64::from(c.pre_roll_seconds)),
+        max: Duration::from_secs(u64::from(c.max_seconds)),
+    });
+    let (rtsp, rtsp_feed_port) = match &outputs.stream {
+        Some(StreamOutput::Rtsp { port, path }) => (
+            Some((*port, path.clone())),
+            Some(actrec_media::output::free_udp_port()?),
+        ),
+        _ => (None, None),
+    };
+    Ok(OutputConfig {
+        plan: OutputPlan {
+            outputs: outputs.clone(),
+            mp4_location,
+            rtsp_feed_port,
+            clips: clips.is_some(),
+        },
+        fragments,
+        sizes,
+        clips,
+        rtsp,
+    })
+}
+
+/// UTC date and time for file names, without a time-zone database.
+fn stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Gregorian date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The control socket: one JSON request per line, one JSON reply per line.
+struct ControlSocket {
+    path: PathBuf,
+}
+
+impl ControlSocket {
+    fn bind(path: &Path, calls: Sender<ControlCall>) -> Result<Self, StartError> {
+        // A socket left by a killed engine would block the bind.
+        if path.exists() && UnixStream::connect(path).is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        let listener = UnixListener::bind(path).map_err(|err| StartError::Path {
+            path: path.to_owned(),
+            message: format!("cannot listen: {err}"),
+        })?;
+        std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let calls = calls.clone();
+                    std::thread::spawn(move || serve_control(stream, &calls));
+                }
+            })
+            .map_err(|err| StartError::Path {
+                path: path.to_owned(),
+                message: err.to_string(),
+            })?;
+        Ok(Self { path: path.to_owned() })
+    }
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn serve_control(stream: UnixStream, calls: &Sender<ControlCall>) {
+    let Ok(mut writer) = stream.try_clone() else { return };
+    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+        let reply = match serde_json::from_str::<ControlRequest>(&line) {
+            Ok(request) => {
+                let (tx, rx): (Sender<ControlReply>, Receiver<ControlReply>) = bounded(1);
+                if calls.send((request, tx)).is_err() {
+                    return;
+                }
+                rx.recv_timeout(Duration::from_secs(5)).unwrap_or(ControlReply {
+                    ok: false,
+                    error: Some("the engine did not answer".into()),
+                    source: None,
+                    frames: None,
+                })
+            }
+            Err(err) => ControlReply {
+                ok: false,
+                error: Some(format!("bad request: {err}")),
+                source: None,
+                frames: None,
+            },
+        };
+        let Ok(text) = serde_json::to_string(&reply) else {
+            return;
+        };
+        if writeln!(writer, "{text}").is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_from_days;
+
+    #[test]
+    fn dates_from_days() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}
