@@ -186,21 +186,22 @@ pub const DISPLAY_SINK: &str = "display";
 /// The model branch crops the centre square and scales it (the original
 /// system's short-side resize and centre crop, in one step); the display
 /// branch scales with borders, so nothing is distorted.
-pub fn ingest(source_fragment: &str, f: &Fragments, sizes: FrameSizes) -> String {
-    let FrameSizes {
-        model,
-        display_width,
-        display_height,
-        display_fps,
-    } = sizes;
+pub fn ingest(source_fragment: &str, f: &Fragments, sizes: FrameSizes, display: bool) -> String {
+    let FrameSizes { model, display_width, display_height, display_fps } = sizes;
     let to_system = match f.profile {
         Profile::Generic => f.convert.clone(),
         Profile::Jetson => format!("{} ! video/x-raw", f.convert),
     };
+    let model_branch = format!(
+        "queue max-size-buffers=4 ! aspectratiocrop aspect-ratio=1/1 ! videoscale ! videoconvert ! \
+         video/x-raw,format=RGB,width={model},height={model} ! appsink name={MODEL_SINK}"
+    );
+    if !display {
+        // Decisions only: no annotated output, so no display branch to feed.
+        return format!("{source_fragment} ! {to_system} ! {model_branch}");
+    }
     format!(
-        "{source_fragment} ! {to_system} ! tee name=split \
-         split. ! queue max-size-buffers=4 ! aspectratiocrop aspect-ratio=1/1 ! videoscale ! videoconvert ! \
-         video/x-raw,format=RGB,width={model},height={model} ! appsink name={MODEL_SINK} \
+        "{source_fragment} ! {to_system} ! tee name=split split. ! {model_branch} \
          split. ! queue max-size-buffers=4 ! videorate ! videoscale ! videoconvert ! \
          video/x-raw,format=I420,width={display_width},height={display_height},pixel-aspect-ratio=1/1,framerate={display_fps}/1 ! \
          appsink name={DISPLAY_SINK}"
@@ -263,8 +264,12 @@ pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
                 (Some(actrec_core::config::Mp4Split::Time), Some(s)) => u64::from(s) * 1_000_000_000,
                 _ => 0,
             };
+            // Fragmented mp4 (a crash or power cut leaves every finished fragment
+            // playable), written unbuffered so each fragment reaches the file at once.
             d.push_str(&format!(
-                " h264. ! queue ! h264parse ! splitmuxsink name={RECORDER} location={} max-size-time={max_time} async-finalize=false",
+                " h264. ! queue ! h264parse ! splitmuxsink name={RECORDER} location={} max-size-time={max_time} \
+                 async-finalize=true muxer-factory=mp4mux muxer-properties=\"properties,fragment-duration=1000\" \
+                 sink-factory=filesink sink-properties=\"properties,buffer-mode=2\"",
                 quote(location)
             ));
         }
@@ -403,7 +408,7 @@ mod tests {
 
     #[test]
     fn ingest_crops_square_for_the_model_and_scales_for_display() {
-        let d = ingest("videotestsrc", &generic(), SIZES);
+        let d = ingest("videotestsrc", &generic(), SIZES, true);
         assert!(d.contains("aspectratiocrop aspect-ratio=1/1 ! videoscale ! videoconvert ! video/x-raw,format=RGB,width=256,height=256 ! appsink name=model"));
         assert!(d.contains(
             "video/x-raw,format=I420,width=1280,height=720,pixel-aspect-ratio=1/1,framerate=30/1 ! appsink name=display"

@@ -10,8 +10,10 @@
 //! - *lost*: a live source delivered no frame for `loss_timeout` (reported at
 //!   once); the pipeline gets one backoff period to recover by itself (an RTP
 //!   sender that comes back) before it is rebuilt.
-//! - *ended*: a file source reached its end without looping, or failed to
-//!   decode; the supervisor waits for a source switch.
+//! - *ended*: a file source reached its end without looping, failed to
+//!   decode, or stalled for 5 s while the engine waited for a frame (a damaged
+//!   file can stall a demuxer without any error); the supervisor waits for a
+//!   source switch.
 //!
 //! A switch command ends the running pipeline in any state and starts the new
 //! source. Frames carry a station time `t` that never goes backwards, across
@@ -60,6 +62,8 @@ pub struct IngestConfig {
     pub fragments: Fragments,
     pub sizes: FrameSizes,
     pub loss_timeout: Duration,
+    /// Whether display frames are wanted (false: decisions only, no annotated outputs).
+    pub display: bool,
 }
 
 enum Command {
@@ -86,6 +90,9 @@ const DISPLAY_QUEUE: usize = 4;
 const TICK: Duration = Duration::from_millis(50);
 /// Longest time a live source may take to deliver its first frame.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest time a file may go without a frame while the engine waits for one;
+/// a damaged file can stall a demuxer without any error.
+const FILE_STALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Delay before rebuild number `failures` (1-based): 0.5 s doubling to 10 s.
 pub fn backoff(failures: u32) -> Duration {
@@ -302,7 +309,7 @@ impl Supervisor {
             }
         );
         let description = match describe::source(&source, &self.config.fragments) {
-            Ok(fragment) => describe::ingest(&fragment, &self.config.fragments, self.config.sizes),
+            Ok(fragment) => describe::ingest(&fragment, &self.config.fragments, self.config.sizes, self.config.display),
             Err(err) => {
                 self.emit(MediaEvent::SourceError {
                     source: name.into(),
@@ -369,8 +376,8 @@ impl Supervisor {
                 .ok_or_else(|| format!("appsink `{sink_name}` missing"))
         };
         let model = sink(MODEL_SINK)?;
-        let display = sink(DISPLAY_SINK)?;
-        for appsink in [&model, &display] {
+        let display = if self.config.display { Some(sink(DISPLAY_SINK)?) } else { None };
+        for appsink in std::iter::once(&model).chain(display.as_ref()) {
             appsink.set_sync(paced_by_clock);
             appsink.set_property("enable-last-sample", false);
             appsink.set_max_buffers(2);
@@ -400,6 +407,9 @@ impl Supervisor {
                 })
                 .build(),
         );
+        let Some(display) = display else {
+            return start_playing(pipeline);
+        };
         let display_tx = self.display.clone();
         let display_flow = Arc::clone(flow);
         display.set_callbacks(
@@ -415,12 +425,7 @@ impl Supervisor {
                 })
                 .build(),
         );
-        if let Err(err) = pipeline.set_state(gst::State::Playing) {
-            let detail = bus_error(&pipeline).unwrap_or_else(|| err.to_string());
-            let _ = pipeline.set_state(gst::State::Null);
-            return Err(detail);
-        }
-        Ok(pipeline)
+        start_playing(pipeline)
     }
 
     fn watch(&mut self, name: &str, pipeline: &gst::Pipeline, flow: &Flow, live: bool, looping: bool) -> Outcome {
@@ -489,6 +494,17 @@ impl Supervisor {
                         return Outcome::Failed;
                     }
                 }
+                quiet if !live
+                    && self.frames.is_empty()
+                    && quiet.unwrap_or_else(|| started.elapsed()) > FILE_STALL_TIMEOUT =>
+                {
+                    let what = if quiet.is_some() { "stopped giving frames" } else { "gave no frame" };
+                    return self.fail(
+                        name,
+                        live,
+                        format!("the file {what} for {} s; it may be damaged or truncated", FILE_STALL_TIMEOUT.as_secs()),
+                    );
+                }
                 None if live && started.elapsed() > STARTUP_TIMEOUT => {
                     if !self.lost {
                         self.emit(MediaEvent::SourceLost {
@@ -550,6 +566,15 @@ fn deliver(
             Err(_) => return Err(gst::FlowError::Flushing),
         }
     }
+}
+
+fn start_playing(pipeline: gst::Pipeline) -> Result<gst::Pipeline, String> {
+    if let Err(err) = pipeline.set_state(gst::State::Playing) {
+        let detail = bus_error(&pipeline).unwrap_or_else(|| err.to_string());
+        let _ = pipeline.set_state(gst::State::Null);
+        return Err(detail);
+    }
+    Ok(pipeline)
 }
 
 /// The first error on a pipeline's bus, if any.

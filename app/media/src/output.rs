@@ -185,15 +185,6 @@ impl Output {
         }
 
         let recorder = pipeline.by_name(RECORDER);
-        if let Some(recorder) = &recorder {
-            // Fragmented mp4: a crash or power cut leaves every finished fragment playable.
-            let mux = gst::ElementFactory::make("mp4mux")
-                .property("fragment-duration", 1000u32)
-                .build()
-                .map_err(|err| MediaError::Output(format!("mp4mux: {err}")))?;
-            recorder.set_property("muxer", &mux);
-        }
-
         let ring = match (&config.clips, pipeline.by_name(EVIDENCE_SINK)) {
             (Some(clips), Some(sink)) => {
                 let sink = sink
@@ -401,9 +392,16 @@ fn feed_panel_ring(
     sizes: FrameSizes,
     events: &Sender<MediaEvent>,
 ) -> Result<(), MediaError> {
-    let sink = sink.downcast::<gst_app::AppSink>().map_err(|_| MediaError::Output("panel sink".into()))?;
-    let geometry = Geometry { width: sizes.display_width, height: sizes.display_height, slots: 4 };
-    let mut ring = RingWriter::create(path, geometry, unix_stamp()).map_err(|err| MediaError::Output(err.to_string()))?;
+    let sink = sink
+        .downcast::<gst_app::AppSink>()
+        .map_err(|_| MediaError::Output("panel sink".into()))?;
+    let geometry = Geometry {
+        width: sizes.display_width,
+        height: sizes.display_height,
+        slots: 4,
+    };
+    let mut ring =
+        RingWriter::create(path, geometry, unix_stamp()).map_err(|err| MediaError::Output(err.to_string()))?;
     let events = events.clone();
     let mut failed = false;
     sink.set_callbacks(
@@ -418,7 +416,9 @@ fn feed_panel_ring(
                     && !failed
                 {
                     failed = true;
-                    let _ = events.send(MediaEvent::OutputError { message: format!("panel video: {err}") });
+                    let _ = events.send(MediaEvent::OutputError {
+                        message: format!("panel video: {err}"),
+                    });
                 }
                 Ok(gst::FlowSuccess::Ok)
             })

@@ -13,11 +13,19 @@ use common::*;
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn file(path: &std::path::Path, looping: bool) -> Source {
-    Source::File { path: path.to_owned(), looping, pace: Pace::Fast }
+    Source::File {
+        path: path.to_owned(),
+        looping,
+        pace: Pace::Fast,
+    }
 }
 
 fn rtp(port: u16) -> Source {
-    Source::Rtp { port, multicast: None, caps: None }
+    Source::Rtp {
+        port,
+        multicast: None,
+        caps: None,
+    }
 }
 
 #[test]
@@ -49,10 +57,15 @@ fn a_looping_file_keeps_station_time_going_forward() {
     let video = dir.join("clip.mp4");
     make_mp4(&video, 15, 320, 240);
     let (ingest, _events) = start_ingest(vec![("clip", file(&video, true))], "clip");
-    let frames: Vec<_> = (0..50).map(|_| ingest.frames.recv_timeout(LIMIT).expect("frames keep coming")).collect();
+    let frames: Vec<_> = (0..50)
+        .map(|_| ingest.frames.recv_timeout(LIMIT).expect("frames keep coming"))
+        .collect();
     for pair in frames.windows(2) {
         let step = pair[1].t - pair[0].t;
-        assert!((step - 1.0 / 30.0).abs() < 1e-3, "t steps by one frame across the loop, got {step}");
+        assert!(
+            (step - 1.0 / 30.0).abs() < 1e-3,
+            "t steps by one frame across the loop, got {step}"
+        );
     }
 }
 
@@ -68,24 +81,37 @@ fn corrupt_and_truncated_files_give_an_error_and_the_engine_goes_on() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
 
     let (ingest, events) = start_ingest(
-        vec![("garbage", file(&garbage, false)), ("truncated", file(&truncated, false)), ("good", file(&good, false))],
+        vec![
+            ("garbage", file(&garbage, false)),
+            ("truncated", file(&truncated, false)),
+            ("good", file(&good, false)),
+        ],
         "garbage",
     );
     let error = wait_for(&events, LIMIT, |e| matches!(e, MediaEvent::SourceError { .. }));
-    let MediaEvent::SourceError { source, message } = error else { unreachable!() };
+    let MediaEvent::SourceError { source, message } = error else {
+        unreachable!()
+    };
     assert_eq!(source, "garbage");
     assert!(!message.is_empty());
 
     ingest.switch_source("truncated").expect("switch");
     let error = wait_for(&events, LIMIT, |e| matches!(e, MediaEvent::SourceError { .. }));
-    assert!(matches!(&error, MediaEvent::SourceError { source, .. } if source == "truncated"), "{error:?}");
+    assert!(
+        matches!(&error, MediaEvent::SourceError { source, .. } if source == "truncated"),
+        "{error:?}"
+    );
 
     ingest.switch_source("good").expect("switch");
     let good: Vec<_> = std::iter::from_fn(|| ingest.frames.recv_timeout(Duration::from_secs(2)).ok())
         .filter(|f| &*f.source == "good")
         .collect();
     assert_eq!(good.len(), 30);
-    wait_for(&events, LIMIT, |e| matches!(e, MediaEvent::SourceEnded { source } if source == "good"));
+    wait_for(
+        &events,
+        LIMIT,
+        |e| matches!(e, MediaEvent::SourceEnded { source } if source == "good"),
+    );
 }
 
 #[test]
@@ -133,8 +159,14 @@ fn garbage_udp_packets_crash_nothing() {
         socket.send_to(&packet, ("127.0.0.1", port)).expect("send");
     }
     let _sender = Sender::start(port);
-    ingest.frames.recv_timeout(LIMIT).expect("real frames after the garbage");
-    assert!(!events.try_iter().any(|e| matches!(e, MediaEvent::SourceError { .. })), "garbage is dropped quietly");
+    ingest
+        .frames
+        .recv_timeout(LIMIT)
+        .expect("real frames after the garbage");
+    assert!(
+        !events.try_iter().any(|e| matches!(e, MediaEvent::SourceError { .. })),
+        "garbage is dropped quietly"
+    );
 }
 
 #[test]
@@ -164,7 +196,10 @@ fn an_rtsp_server_feeds_the_ingest() {
         running.run();
     });
 
-    let source = Source::Rtsp { url: format!("rtsp://127.0.0.1:{port}/test"), latency_ms: 100 };
+    let source = Source::Rtsp {
+        url: format!("rtsp://127.0.0.1:{port}/test"),
+        latency_ms: 100,
+    };
     let (ingest, _events) = start_ingest(vec![("ip_camera", source)], "ip_camera");
     let frame = ingest.frames.recv_timeout(LIMIT).expect("frames over RTSP");
     assert_eq!(&*frame.source, "ip_camera");
@@ -178,16 +213,29 @@ fn the_source_switches_mid_run() {
     let dir = temp_dir("switch");
     let video = dir.join("clip.mp4");
     make_mp4(&video, 30, 320, 240);
-    let test = Source::Test { pattern: "smpte".into() };
+    let test = Source::Test {
+        pattern: "smpte".into(),
+    };
     let (ingest, events) = start_ingest(vec![("pattern", test), ("clip", file(&video, false))], "pattern");
     let first = ingest.frames.recv_timeout(LIMIT).expect("test frames");
     assert_eq!(&*first.source, "pattern");
     assert!(ingest.switch_source("nope").is_err(), "unknown sources are refused");
     ingest.switch_source("clip").expect("switch");
-    wait_for(&events, LIMIT, |e| matches!(e, MediaEvent::SourceSwitched { from, to } if from == "pattern" && to == "clip"));
+    wait_for(
+        &events,
+        LIMIT,
+        |e| matches!(e, MediaEvent::SourceSwitched { from, to } if from == "pattern" && to == "clip"),
+    );
     let frames: Vec<_> = std::iter::from_fn(|| ingest.frames.recv_timeout(Duration::from_secs(2)).ok()).collect();
-    wait_for(&events, LIMIT, |e| matches!(e, MediaEvent::SourceEnded { source } if source == "clip"));
+    wait_for(
+        &events,
+        LIMIT,
+        |e| matches!(e, MediaEvent::SourceEnded { source } if source == "clip"),
+    );
     let clip: Vec<_> = frames.iter().filter(|f| &*f.source == "clip").collect();
     assert_eq!(clip.len(), 30);
-    assert!(frames.windows(2).all(|w| w[1].t >= w[0].t), "station time never goes back across the switch");
+    assert!(
+        frames.windows(2).all(|w| w[1].t >= w[0].t),
+        "station time never goes back across the switch"
+    );
 }

@@ -324,7 +324,7 @@ mod tests {
         let mut pixels = Vec::new();
         assert_eq!(reader.latest(None, &mut pixels).expect("read"), None);
         for n in 0..5u8 {
-            writer.write(u64::from(n) * 1000, &vec![n; 128]).expect("write");
+            writer.write(u64::from(n) * 1000, &[n; 128]).expect("write");
         }
         let info = reader.latest(None, &mut pixels).expect("read").expect("a frame");
         assert_eq!(

@@ -110,6 +110,7 @@ fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), St
             fragments,
             sizes,
             loss_timeout: Duration::from_millis(u64::from(media.loss_timeout_ms)),
+            display: true,
         },
         events_tx,
     )?;

@@ -13,7 +13,12 @@ use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
 use crossbeam_channel::Receiver;
 
-pub const SIZES: FrameSizes = FrameSizes { model: 64, display_width: 320, display_height: 240, display_fps: 30 };
+pub const SIZES: FrameSizes = FrameSizes {
+    model: 64,
+    display_width: 320,
+    display_height: 240,
+    display_fps: 30,
+};
 
 pub fn fragments() -> Fragments {
     Fragments::new(Profile::Generic, &MediaOverrides::default(), 1000, 30)
@@ -27,7 +32,10 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).expect("free port")
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Runs `gst-launch-1.0` to completion.
@@ -89,6 +97,7 @@ pub fn start_ingest(sources: Vec<(&str, Source)>, initial: &str) -> (Ingest, Rec
         fragments: fragments(),
         sizes: SIZES,
         loss_timeout: Duration::from_millis(500),
+        display: true,
     };
     (Ingest::start(config, tx).expect("ingest starts"), rx)
 }
@@ -96,12 +105,13 @@ pub fn start_ingest(sources: Vec<(&str, Source)>, initial: &str) -> (Ingest, Rec
 /// Waits for the first event matching `want`, failing after `limit` (a guard against hangs, not a speed check).
 pub fn wait_for(events: &Receiver<MediaEvent>, limit: Duration, want: impl Fn(&MediaEvent) -> bool) -> MediaEvent {
     let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match events.recv_timeout(left) {
             Ok(event) if want(&event) => return event,
-            Ok(_) => {}
-            Err(_) => panic!("no matching event within {limit:?}"),
+            Ok(event) => seen.push(event),
+            Err(_) => panic!("no matching event within {limit:?}; saw {seen:#?}"),
         }
     }
 }
@@ -111,9 +121,19 @@ pub fn count_frames(path: &Path) -> u64 {
     use actrec_media::gst;
     use actrec_media::gst::prelude::*;
     actrec_media::init().expect("gstreamer");
-    let description = format!("filesrc location=\"{}\" ! decodebin ! appsink name=s sync=false", path.display());
-    let pipeline = gst::parse::launch(&description).expect("decode pipeline").downcast::<gst::Pipeline>().expect("pipeline");
-    let sink = pipeline.by_name("s").expect("sink").downcast::<gstreamer_app::AppSink>().expect("appsink");
+    let description = format!(
+        "filesrc location=\"{}\" ! decodebin ! appsink name=s sync=false",
+        path.display()
+    );
+    let pipeline = gst::parse::launch(&description)
+        .expect("decode pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("pipeline");
+    let sink = pipeline
+        .by_name("s")
+        .expect("sink")
+        .downcast::<gstreamer_app::AppSink>()
+        .expect("appsink");
     pipeline.set_state(gst::State::Playing).ok();
     let mut frames = 0;
     while sink.try_pull_sample(gst::ClockTime::from_seconds(10)).is_some() {

@@ -1,0 +1,240 @@
+//! The engine as a real process: started, switched over its control socket,
+//! killed with real signals.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("actrec-engine-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A station config in `dir` with a live test pattern, a file, and mp4 recording.
+fn station(dir: &Path) -> PathBuf {
+    let clip = dir.join("clip.mp4");
+    let status = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(
+            format!(
+                "videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location={}",
+                clip.display()
+            )
+            .split_whitespace(),
+        )
+        .status()
+        .expect("gst-launch-1.0 runs");
+    assert!(status.success());
+    let root = root();
+    let text = format!(
+        r#"
+[station]
+id = "test-station"
+data_dir = "{data}"
+source = "pattern"
+
+[sources.pattern.test]
+pattern = "ball"
+
+[sources.clip.file]
+path = "{clip}"
+pace = "fast"
+
+[media]
+display_width = 320
+display_height = 240
+bitrate_kbps = 500
+
+[model]
+dir = "{root}/config/models/demo"
+
+[decoder]
+idle_labels = ["idle"]
+
+[sequence]
+file = "{root}/config/sequences/gear-housing.toml"
+
+[outputs]
+mp4 = {{ dir = "video", split = "part" }}
+
+[gpio]
+backend = "sim"
+
+[audit]
+path = "audit.sqlite"
+"#,
+        data = dir.join("data").display(),
+        clip = clip.display(),
+        root = root.display(),
+    );
+    let path = dir.join("station.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+struct Engine {
+    child: Child,
+    lines: mpsc::Receiver<serde_json::Value>,
+}
+
+impl Engine {
+    fn start(config: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_actrec"))
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("engine starts");
+        let stdout: ChildStdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str(&line) {
+                    let _ = tx.send(value);
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// The first event of `kind`; a guard against hangs, not a speed check.
+    fn wait_for(&self, kind: &str) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) if v["kind"] == kind => return v,
+                Ok(_) => {}
+                Err(_) => panic!("no `{kind}` event"),
+            }
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(status.is_ok_and(|s| s.success()));
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn recordings(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("data/video"))
+        .expect("video dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Decodes a file with gst-launch and counts its frames; a cut-off file plays up to the cut.
+fn count_frames(path: &Path) -> usize {
+    let output = Command::new("gst-launch-1.0")
+        .args([
+            "filesrc",
+            &format!("location={}", path.display()),
+            "!",
+            "qtdemux",
+            "!",
+            "h264parse",
+            "!",
+        ])
+        .args(["avdec_h264", "!", "identity", "silent=false", "!", "fakesink", "-v"])
+        .output()
+        .expect("gst-launch-1.0 runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| l.contains("identity0: last-message = chain"))
+        .count()
+}
+
+#[test]
+fn a_recording_cut_by_kill_9_still_plays_up_to_the_cut() {
+    let dir = temp_dir("kill9");
+    let config = station(&dir);
+    let mut engine = Engine::start(&config, &[]);
+    engine.wait_for("source_started");
+    // Let a few one-second fragments reach the disk.
+    std::thread::sleep(Duration::from_millis(3500));
+    engine.child.kill().expect("SIGKILL");
+    let _ = engine.child.wait();
+    let files = recordings(&dir);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let frames = count_frames(&files[0]);
+    assert!(frames >= 30, "a killed recording still plays: {frames} frames");
+}
+
+#[test]
+fn sigterm_finishes_the_recording_cleanly() {
+    let dir = temp_dir("sigterm");
+    let config = station(&dir);
+    let engine = Engine::start(&config, &[]);
+    engine.wait_for("source_started");
+    std::thread::sleep(Duration::from_millis(1500));
+    engine.signal("TERM");
+    let stopped = engine.wait_for("stopped");
+    let display_frames = stopped["display_frames"].as_u64().expect("count");
+    let files = recordings(&dir);
+    let frames = count_frames(&files[0]) as u64;
+    // Frames still queued in the encoder at the signal are written too; none are lost.
+    assert!(frames > 0 && frames <= display_frames, "{frames} of {display_frames}");
+}
+
+#[test]
+fn the_source_switches_through_the_control_socket() {
+    let dir = temp_dir("control");
+    let config = station(&dir);
+    let socket = dir.join("control.sock");
+    let socket_arg = socket.display().to_string();
+    let engine = Engine::start(&config, &["--control", &socket_arg, "--exit-on-end"]);
+    engine.wait_for("source_started");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ctl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_actrec"))
+            .args(["ctl", "--socket", &socket_arg])
+            .args(args)
+            .output()
+            .expect("actrec ctl runs")
+    };
+    let refused = ctl(&["switch-source", "nope"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("source `nope`: not configured"));
+    let status = ctl(&["status"]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("\"source\":\"pattern\""));
+    let switched = ctl(&["switch-source", "clip"]);
+    assert!(
+        switched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&switched.stderr)
+    );
+    let event = engine.wait_for("source_switched");
+    assert_eq!(
+        (event["from"].as_str(), event["to"].as_str()),
+        (Some("pattern"), Some("clip"))
+    );
+    engine.wait_for("source_ended");
+    engine.wait_for("stopped");
+}
