@@ -8,8 +8,11 @@ CARGO ?= cargo
 PROFILE := --release
 ACTREC := $(CARGO) run $(PROFILE) -q -p actrec --
 
-# Debian/Ubuntu packages the build needs. Later crates add theirs here.
-APT_PACKAGES := build-essential pkg-config
+# Debian/Ubuntu packages the build and the tests need. Later crates add theirs here.
+APT_PACKAGES := build-essential pkg-config \
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
 MIN_RUST := 1.95
 
 .PHONY: demo test bench deps toolchain check fmt
@@ -54,3 +57,4 @@ test: deps
 
 bench: deps
 	$(CARGO) bench -p actrec-core
+	$(CARGO) bench -p actrec-media

@@ -187,7 +187,12 @@ pub const DISPLAY_SINK: &str = "display";
 /// system's short-side resize and centre crop, in one step); the display
 /// branch scales with borders, so nothing is distorted.
 pub fn ingest(source_fragment: &str, f: &Fragments, sizes: FrameSizes, display: bool) -> String {
-    let FrameSizes { model, display_width, display_height, display_fps } = sizes;
+    let FrameSizes {
+        model,
+        display_width,
+        display_height,
+        display_fps,
+    } = sizes;
     let to_system = match f.profile {
         Profile::Generic => f.convert.clone(),
         Profile::Jetson => format!("{} ! video/x-raw", f.convert),

@@ -309,7 +309,12 @@ impl Supervisor {
             }
         );
         let description = match describe::source(&source, &self.config.fragments) {
-            Ok(fragment) => describe::ingest(&fragment, &self.config.fragments, self.config.sizes, self.config.display),
+            Ok(fragment) => describe::ingest(
+                &fragment,
+                &self.config.fragments,
+                self.config.sizes,
+                self.config.display,
+            ),
             Err(err) => {
                 self.emit(MediaEvent::SourceError {
                     source: name.into(),
@@ -376,7 +381,11 @@ impl Supervisor {
                 .ok_or_else(|| format!("appsink `{sink_name}` missing"))
         };
         let model = sink(MODEL_SINK)?;
-        let display = if self.config.display { Some(sink(DISPLAY_SINK)?) } else { None };
+        let display = if self.config.display {
+            Some(sink(DISPLAY_SINK)?)
+        } else {
+            None
+        };
         for appsink in std::iter::once(&model).chain(display.as_ref()) {
             appsink.set_sync(paced_by_clock);
             appsink.set_property("enable-last-sample", false);
@@ -494,15 +503,23 @@ impl Supervisor {
                         return Outcome::Failed;
                     }
                 }
-                quiet if !live
-                    && self.frames.is_empty()
-                    && quiet.unwrap_or_else(|| started.elapsed()) > FILE_STALL_TIMEOUT =>
+                quiet
+                    if !live
+                        && self.frames.is_empty()
+                        && quiet.unwrap_or_else(|| started.elapsed()) > FILE_STALL_TIMEOUT =>
                 {
-                    let what = if quiet.is_some() { "stopped giving frames" } else { "gave no frame" };
+                    let what = if quiet.is_some() {
+                        "stopped giving frames"
+                    } else {
+                        "gave no frame"
+                    };
                     return self.fail(
                         name,
                         live,
-                        format!("the file {what} for {} s; it may be damaged or truncated", FILE_STALL_TIMEOUT.as_secs()),
+                        format!(
+                            "the file {what} for {} s; it may be damaged or truncated",
+                            FILE_STALL_TIMEOUT.as_secs()
+                        ),
                     );
                 }
                 None if live && started.elapsed() > STARTUP_TIMEOUT => {
