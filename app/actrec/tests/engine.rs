@@ -20,6 +20,10 @@ fn temp_dir(name: &str) -> PathBuf {
 
 /// A station config in `dir` with a live test pattern, a file, and mp4 recording.
 fn station(dir: &Path) -> PathBuf {
+    station_with(dir, "mp4 = { dir = \"video\", split = \"part\" }")
+}
+
+fn station_with(dir: &Path, outputs: &str) -> PathBuf {
     let clip = dir.join("clip.mp4");
     let status = Command::new("gst-launch-1.0")
         .arg("-q")
@@ -63,7 +67,7 @@ idle_labels = ["idle"]
 file = "{root}/config/sequences/gear-housing.toml"
 
 [outputs]
-mp4 = {{ dir = "video", split = "part" }}
+{outputs}
 
 [gpio]
 backend = "sim"
@@ -74,6 +78,7 @@ path = "audit.sqlite"
         data = dir.join("data").display(),
         clip = clip.display(),
         root = root.display(),
+        outputs = outputs,
     );
     let path = dir.join("station.toml");
     std::fs::write(&path, text).expect("write config");
@@ -87,7 +92,12 @@ struct Engine {
 
 impl Engine {
     fn start(config: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(config, extra, &[])
+    }
+
+    fn start_with_env(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_actrec"))
+            .envs(env.iter().copied())
             .arg("run")
             .arg("--config")
             .arg(config)
@@ -237,4 +247,85 @@ fn the_source_switches_through_the_control_socket() {
     );
     engine.wait_for("source_ended");
     engine.wait_for("stopped");
+}
+
+/// An X server of our own, for the preview window.
+struct Xvfb(Child, String);
+
+impl Xvfb {
+    fn start() -> Self {
+        let display = format!(":{}", 100 + std::process::id() % 400);
+        let child = Command::new("Xvfb")
+            .args([display.as_str(), "-screen", "0", "640x480x24", "-nolisten", "tcp"])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (package xvfb)");
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{}", &display[1..]));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self(child, display)
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_preview_window_opens_on_a_desktop() {
+    let dir = temp_dir("preview");
+    let config = station_with(&dir, "preview = true");
+    let x = Xvfb::start();
+    let engine = Engine::start_with_env(&config, &["--seconds", "2"], &[("DISPLAY", x.1.as_str())]);
+    engine.wait_for("source_started");
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Ok(event) = engine
+        .lines
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        let stopped = event["kind"] == "stopped";
+        events.push(event);
+        if stopped {
+            break;
+        }
+    }
+    assert!(
+        events
+            .last()
+            .is_some_and(|e| e["kind"] == "stopped" && e["display_frames"].as_u64() > Some(30)),
+        "{events:?}"
+    );
+    assert!(!events.iter().any(|e| e["kind"] == "output_error"), "{events:?}");
+}
+
+#[test]
+fn a_preview_without_a_desktop_is_refused_not_fatal() {
+    let dir = temp_dir("no-desktop");
+    let config = station_with(&dir, "preview = true");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .args(["run", "--seconds", "1", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("engine starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let events: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect();
+    assert!(child.wait().expect("exit").success());
+    assert!(events.iter().any(
+        |e| e["kind"] == "output_error" && e["message"].as_str().is_some_and(|m| m.contains("no desktop session"))
+    ));
+    assert!(events.last().is_some_and(|e| e["kind"] == "stopped"));
 }

@@ -239,3 +239,22 @@ fn the_source_switches_mid_run() {
         "station time never goes back across the switch"
     );
 }
+
+#[test]
+fn frames_the_engine_cannot_take_are_counted_and_reported() {
+    let test = Source::Test {
+        pattern: "smpte".into(),
+    };
+    let (ingest, events) = start_ingest(vec![("pattern", test)], "pattern");
+    // The engine "stalls": nobody reads frames, so the bounded queue fills and a live source must drop.
+    let dropped = wait_for(&events, LIMIT, |e| matches!(e, MediaEvent::FramesDropped { .. }));
+    let MediaEvent::FramesDropped {
+        source, count, total, ..
+    } = dropped
+    else {
+        unreachable!()
+    };
+    assert_eq!(source, "pattern");
+    assert!(count > 0 && total >= count);
+    drop(ingest);
+}

@@ -102,7 +102,15 @@ fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), St
         .collect();
     let (events_tx, events) = crossbeam_channel::unbounded();
 
-    let output = Output::start(output_config(config, fragments.clone(), sizes)?, events_tx.clone())?;
+    let mut output_config = output_config(config, fragments.clone(), sizes)?;
+    if output_config.plan.outputs.preview && !has_desktop() {
+        // Without a desktop, video sinks may crash the process; the engine must not go down for a preview.
+        output_config.plan.outputs.preview = false;
+        let _ = events_tx.send(MediaEvent::OutputError {
+            message: "preview: no desktop session (neither DISPLAY nor WAYLAND_DISPLAY is set); preview is off".into(),
+        });
+    }
+    let output = Output::start(output_config, events_tx.clone())?;
     let ingest = Ingest::start(
         IngestConfig {
             sources,
@@ -247,6 +255,12 @@ impl EngineState {
             },
         }
     }
+}
+
+fn has_desktop() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
 }
 
 /// Resolves where each output writes, creating directories as needed.
