@@ -2,6 +2,7 @@
 
 mod cmd;
 mod files;
+mod report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -329,3 +329,88 @@ fn a_preview_without_a_desktop_is_refused_not_fatal() {
     ));
     assert!(events.last().is_some_and(|e| e["kind"] == "stopped"));
 }
+
+/// The seed's good assembly, one window every 0.1 s of video.
+fn seed_steps() -> Vec<&'static str> {
+    let mut steps = vec!["riveted_start", "spacer", "greased_disk", "separator", "spacer_washer"];
+    for _ in 0..4 {
+        steps.extend(["spacer", "greased_disk", "separator"]);
+    }
+    steps.extend(["spacer", "greased_disk", "install_lid", "press_down", "complete_part"]);
+    steps
+}
+
+#[test]
+fn replayed_decisions_reach_the_recordings_and_clips() {
+    let dir = temp_dir("decisions");
+    let config = station_with(
+        &dir,
+        "mp4 = { dir = \"video\", split = \"part\" }\nclips = { dir = \"clips\", pre_roll_seconds = 1 }",
+    );
+    // Part 1 is good; part 2 leaves out its third step.
+    let mut faulty = seed_steps();
+    faulty.remove(2);
+    let lines: Vec<String> = seed_steps()
+        .into_iter()
+        .chain(faulty)
+        .enumerate()
+        .map(|(i, step)| format!(r#"{{"t": {:.1}, "label": "{step}", "p": 0.9}}"#, 0.5 + i as f64 * 0.1))
+        .collect();
+    let windows = dir.join("windows.jsonl");
+    std::fs::write(&windows, lines.join("\n")).expect("write windows");
+    let clip = dir.join("long.mp4");
+    let status = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(
+            format!(
+                "videotestsrc num-buffers=180 ! video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location={}",
+                clip.display()
+            )
+            .split_whitespace(),
+        )
+        .status()
+        .expect("gst-launch-1.0");
+    assert!(status.success());
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace(&dir.join("clip.mp4").display().to_string(), &clip.display().to_string());
+    std::fs::write(&config, text).expect("write config");
+
+    let windows_arg = windows.display().to_string();
+    let engine = Engine::start(
+        &config,
+        &["--source", "clip", "--windows", &windows_arg, "--exit-on-end"],
+    );
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Ok(event) = engine
+        .lines
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        let stopped = event["kind"] == "stopped";
+        events.push(event);
+        if stopped {
+            break;
+        }
+    }
+    let parts: Vec<_> = events.iter().filter(|e| e["kind"] == "part").collect();
+    assert_eq!(parts.len(), 2, "{events:#?}");
+    assert_eq!(parts[0]["verdict"], "pass");
+    assert_eq!(parts[1]["verdict"], "reject");
+    assert_eq!(parts[1]["missing"], serde_json::json!(["greased_disk"]));
+    // The rejected part's clip is finished before the engine exits, and reported.
+    assert!(
+        events.iter().any(|e| e["kind"] == "clip_written" && e["part"] == 2),
+        "{events:#?}"
+    );
+    let clips: Vec<_> = std::fs::read_dir(dir.join("data/clips"))
+        .expect("clips dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(clips.len(), 1, "{clips:?}");
+    assert!(clips[0].display().to_string().contains("part-000002"));
+    assert!(count_frames(&clips[0]) > 0);
+    // One recording per part, and one for the video after the last part.
+    assert_eq!(recordings(&dir).len(), 3);
+}

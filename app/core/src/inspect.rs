@@ -33,6 +33,16 @@ impl Inspector {
         }
     }
 
+    /// The steps the sequence accepts next without an error.
+    pub fn expected_next(&self) -> Vec<String> {
+        self.checker.expected_next()
+    }
+
+    /// The number of the part now open, if any.
+    pub fn open_part(&self) -> Option<u32> {
+        self.checker.open_part()
+    }
+
     /// Ends the input: reports a part still open as incomplete.
     pub fn finish(&mut self) -> Vec<Event> {
         self.checker.finish(self.last_t).map(Event::Part).into_iter().collect()

@@ -152,6 +152,7 @@ pub struct Output {
     rtsp: Option<(glib::MainLoop, JoinHandle<()>)>,
     last_annotation: Mutex<Annotation>,
     stopping: Arc<AtomicBool>,
+    clip_writers: Mutex<Vec<JoinHandle<()>>>,
     pub description: String,
 }
 
@@ -247,6 +248,7 @@ impl Output {
             rtsp,
             last_annotation: Mutex::new(Annotation::default()),
             stopping,
+            clip_writers: Mutex::new(Vec::new()),
             description,
         })
     }
@@ -327,7 +329,12 @@ impl Output {
             let _ = events.send(event);
         });
         match spawned {
-            Ok(_) => Some(path),
+            Ok(thread) => {
+                let mut writers = lock(&self.clip_writers);
+                writers.retain(|t| !t.is_finished());
+                writers.push(thread);
+                Some(path)
+            }
             Err(err) => {
                 let _ = self.events.send(MediaEvent::ClipFailed {
                     part,
@@ -338,10 +345,14 @@ impl Output {
         }
     }
 
-    /// Ends every output cleanly: the last recording is finished and closed.
+    /// Ends every output cleanly: the last recording is finished and closed,
+    /// and clips still being written are completed.
     pub fn shutdown(mut self) {
         let _ = self.appsrc.end_of_stream();
         let _ = self.eos.recv_timeout(Duration::from_secs(5));
+        for writer in lock(&self.clip_writers).drain(..) {
+            let _ = writer.join();
+        }
         self.stop();
     }
 

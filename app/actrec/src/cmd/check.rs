@@ -12,10 +12,10 @@ use actrec_core::inspect::Inspector;
 use actrec_core::label::Vocabulary;
 use actrec_core::sequence::Definition;
 use actrec_core::windows::WindowReader;
-use serde::Serialize;
 
 use crate::Format;
 use crate::files::{Failure, file_problem, load_manifest, read_text};
+use crate::report::Record;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -142,58 +142,6 @@ fn load_definition(args: &Args, settings: &DecoderSettings) -> Result<Definition
     });
     let text = read_text(&args.sequence)?;
     Definition::parse(&args.sequence.display().to_string(), &text, vocabulary)
-}
-
-/// The JSON lines contract of `actrec check`.
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Record<'a> {
-    Warning {
-        t: f64,
-        label: &'a str,
-        p: f64,
-    },
-    Step {
-        t: f64,
-        part: u32,
-        step: &'a str,
-        status: StepStatus,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        expected: Option<&'a [String]>,
-    },
-    Part {
-        t: f64,
-        part: u32,
-        verdict: Verdict,
-        missing: &'a [String],
-        errors: u32,
-    },
-}
-
-impl<'a> From<&'a Event> for Record<'a> {
-    fn from(event: &'a Event) -> Self {
-        match event {
-            Event::Warning(w) => Record::Warning {
-                t: w.t,
-                label: &w.label,
-                p: w.p,
-            },
-            Event::Step(s) => Record::Step {
-                t: s.t,
-                part: s.part,
-                step: &s.step,
-                status: s.status,
-                expected: (s.status == StepStatus::Error).then_some(s.expected.as_slice()),
-            },
-            Event::Part(p) => Record::Part {
-                t: p.t,
-                part: p.part,
-                verdict: p.verdict,
-                missing: &p.missing,
-                errors: p.errors,
-            },
-        }
-    }
 }
 
 #[derive(Default)]

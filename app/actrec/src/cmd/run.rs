@@ -12,7 +12,14 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use actrec_core::config::{Outputs, StationConfig, StreamOutput};
+use std::collections::VecDeque;
+
+use actrec_core::config::{Mp4Split, Outputs, StationConfig, StreamOutput};
+use actrec_core::decode::Window;
+use actrec_core::diag::Problems;
+use actrec_core::event::{Event, StepStatus, Verdict};
+use actrec_core::inspect::Inspector;
+use actrec_core::windows::WindowReader;
 use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
@@ -20,7 +27,8 @@ use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Stand
 use crossbeam_channel::{Receiver, Sender, bounded, select, tick};
 use serde::{Deserialize, Serialize};
 
-use crate::files::{Failure, load_station};
+use crate::files::{Failure, load_station, read_text};
+use crate::report::Record;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,6 +47,11 @@ pub struct Args {
     /// Stop when a file source ends.
     #[arg(long)]
     exit_on_end: bool,
+    /// Replay step predictions (window JSON lines, as `actrec check` reads
+    /// them) against the video by station time. Until the model runs inside
+    /// the engine, this is how decisions reach the overlay, recordings and clips.
+    #[arg(long, value_name = "FILE")]
+    windows: Option<PathBuf>,
 }
 
 /// A command on the control socket, one JSON object per line.
@@ -75,10 +88,40 @@ pub enum StartError {
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     let station = load_station(&args.config)?;
-    engine(args, &station.config, station.manifest.input.size).map_err(Failure::Start)
+    let decisions = match &args.windows {
+        Some(path) => Some(Decisions {
+            inspector: Inspector::new(station.config.decoder.clone(), &station.definition),
+            windows: read_windows(path)?.into(),
+        }),
+        None => None,
+    };
+    engine(args, &station.config, station.manifest.input.size, decisions).map_err(Failure::Start)
 }
 
-fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), StartError> {
+/// Step predictions replayed against the video, and the inspector they feed.
+struct Decisions {
+    inspector: Inspector,
+    windows: VecDeque<Window>,
+}
+
+fn read_windows(path: &Path) -> Result<Vec<Window>, Problems> {
+    let text = read_text(path)?;
+    let mut reader = WindowReader::new(&path.display().to_string());
+    let mut windows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(window) = reader.line(i + 1, line).map_err(|p| Problems(vec![p]))? {
+            windows.push(window);
+        }
+    }
+    Ok(windows)
+}
+
+fn engine(
+    args: &Args,
+    config: &StationConfig,
+    model_size: u32,
+    mut decisions: Option<Decisions>,
+) -> Result<(), StartError> {
     actrec_media::init()?;
     let config_dir = args.config.parent().unwrap_or(Path::new("."));
     let profile = describe::pick_profile(config.media.profile, |name| {
@@ -144,12 +187,18 @@ fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), St
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let ticks = tick(Duration::from_millis(200));
+    let split_by_part = config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part);
     let mut state = EngineState {
         source: initial,
         frames: 0,
         display_frames: 0,
         lost: false,
+        annotation: Annotation::default(),
+        part: None,
     };
+    if let Some(d) = &decisions {
+        state.annotation.expected_next = d.inspector.expected_next();
+    }
     output.annotate(&state.annotation());
     let stdout = std::io::stdout();
     loop {
@@ -164,8 +213,18 @@ fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), St
                 }
             }
             recv(ingest.frames) -> frame => {
-                if frame.is_ok() {
-                    state.frames += 1;
+                let Ok(frame) = frame else { continue };
+                state.frames += 1;
+                if let Some(d) = decisions.as_mut() {
+                    while d.windows.front().is_some_and(|w| w.t <= frame.t) {
+                        let Some(window) = d.windows.pop_front() else { break };
+                        for event in d.inspector.push(&window) {
+                            state.on_station_event(&event, &output, split_by_part);
+                            emit(&stdout, &Record::from(&event));
+                        }
+                        state.annotation.expected_next = d.inspector.expected_next();
+                    }
+                    output.annotate(&state.annotation());
                 }
             }
             recv(ingest.display) -> frame => {
@@ -191,7 +250,17 @@ fn engine(args: &Args, config: &StationConfig, model_size: u32) -> Result<(), St
         }
     }
     drop(ingest);
+    if let Some(d) = decisions.as_mut() {
+        for event in d.inspector.finish() {
+            state.on_station_event(&event, &output, split_by_part);
+            emit(&stdout, &Record::from(&event));
+        }
+    }
     output.shutdown();
+    // Events of the last moments (a clip finished during shutdown) are still reported.
+    for event in events.try_iter() {
+        emit(&stdout, &event);
+    }
     emit(
         &stdout,
         &serde_json::json!({"kind": "stopped", "frames": state.frames, "display_frames": state.display_frames}),
@@ -212,6 +281,9 @@ struct EngineState {
     frames: u64,
     display_frames: u64,
     lost: bool,
+    /// What the decisions say, burned into the video.
+    annotation: Annotation,
+    part: Option<u32>,
 }
 
 impl EngineState {
@@ -227,12 +299,48 @@ impl EngineState {
         }
     }
 
-    fn annotation(&self) -> Annotation {
-        Annotation {
-            source: self.source.clone(),
-            verdict: self.lost.then(|| ("NO VIDEO".to_owned(), Standing::Fault)),
-            ..Annotation::default()
+    /// Station events drive the overlay, the recording splits and the clips.
+    fn on_station_event(&mut self, event: &Event, output: &Output, split_by_part: bool) {
+        match event {
+            Event::Warning(w) => self.annotation.label = Some((w.label.clone(), w.p)),
+            Event::Step(step) => {
+                if self.part != Some(step.part) {
+                    self.part = Some(step.part);
+                    output.part_started(step.part);
+                }
+                self.annotation.label = Some((step.step.clone(), step.p));
+                self.annotation.step = Some((step.step.clone(), step.status == StepStatus::Ok));
+                self.annotation.part = Some(step.part);
+            }
+            Event::Part(part) => {
+                let (text, standing) = match part.verdict {
+                    Verdict::Pass => ("PASS", Standing::Pass),
+                    Verdict::Reject => ("REJECT", Standing::Reject),
+                    Verdict::Incomplete => ("INCOMPLETE", Standing::Warning),
+                };
+                self.annotation.verdict = Some((format!("{text} #{}", part.part), standing));
+                if split_by_part {
+                    output.split_recording();
+                }
+                if part.verdict == Verdict::Reject
+                    && let Some(path) = output.save_clip(part.part)
+                {
+                    tracing::info!(part = part.part, clip = %path.display(), "saving evidence clip");
+                }
+                self.part = None;
+            }
         }
+    }
+
+    fn annotation(&self) -> Annotation {
+        let mut annotation = Annotation {
+            source: self.source.clone(),
+            ..self.annotation.clone()
+        };
+        if self.lost {
+            annotation.verdict = Some(("NO VIDEO".to_owned(), Standing::Fault));
+        }
+        annotation
     }
 
     fn control(&mut self, ingest: &Ingest, request: ControlRequest) -> ControlReply {

@@ -124,6 +124,14 @@ impl Checker {
         self.part.as_ref().map(|p| p.number)
     }
 
+    /// The steps the open part accepts next without an error (the opening step when no part is open).
+    pub fn expected_next(&self) -> Vec<String> {
+        match &self.part {
+            Some(part) => acceptable_labels(&self.graph, &part.layers[part.layers.len() - 1]),
+            None => vec![self.opening_step.clone()],
+        }
+    }
+
     /// Checks one occurrence; returns the events it causes, in order.
     pub fn observe(&mut self, occurrence: &Occurrence) -> Vec<Event> {
         let mut events = Vec::new();

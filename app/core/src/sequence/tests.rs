@@ -346,6 +346,21 @@ fn a_runaway_part_is_closed_to_bound_memory() {
 }
 
 #[test]
+fn the_checker_says_what_it_expects_next() {
+    let def = seq(r#""start", "a", { optional = "x" }, "b", "end""#);
+    let mut checker = Checker::new(&def);
+    assert_eq!(checker.expected_next(), ["start"]);
+    for label in ["start", "a"] {
+        checker.observe(&Occurrence {
+            t: 0.0,
+            label: label.into(),
+            p: 0.9,
+        });
+    }
+    assert_eq!(checker.expected_next(), ["x", "b"]);
+}
+
+#[test]
 fn part_events_carry_time_and_number() {
     let def = seq(r#""start", "end""#);
     let mut checker = Checker::new(&def);
