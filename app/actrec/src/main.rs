@@ -33,6 +33,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Send a command to a running engine.
     Ctl(cmd::ctl::Args),
+    /// Generate a clip of the synthetic assembly station, with ground truth.
+    Synth(cmd::synth::Args),
     CheckConfig {
         /// The station config.
         #[arg(env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => cmd::check_config::run(&file),
         Command::Run(args) => cmd::run::run(&args),
         Command::Ctl(args) => cmd::ctl::run(&args),
+        Command::Synth(args) => cmd::synth::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -288,3 +288,75 @@ fn check_config_follows_the_model_and_sequence_it_names() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_synthetic_clip_has_its_frames_and_a_perfect_model_reproduces_its_verdicts() {
+    let dir = std::env::temp_dir().join(format!("actrec-synth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out_arg = dir.display().to_string();
+    let out = actrec(&[
+        "synth", "--seed", "11", "--parts", "3", "--width", "320", "--height", "180", "--out", &out_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).expect("truth")).expect("json");
+    let frames = truth["frames"].as_u64().expect("frames");
+    let labelled: u64 = truth["frame_labels"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r[1].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(labelled, frames);
+    // The video holds every planned frame.
+    let decoded = Command::new("gst-launch-1.0")
+        .args([
+            "-v",
+            "filesrc",
+            &format!("location={}", dir.join("clip.mp4").display()),
+            "!",
+            "qtdemux",
+            "!",
+        ])
+        .args([
+            "h264parse",
+            "!",
+            "avdec_h264",
+            "!",
+            "identity",
+            "silent=false",
+            "!",
+            "fakesink",
+        ])
+        .output()
+        .expect("gst-launch-1.0");
+    let count = String::from_utf8_lossy(&decoded.stdout)
+        .lines()
+        .filter(|l| l.contains("identity0: last-message = chain"))
+        .count();
+    assert_eq!(count as u64, frames);
+    // A perfect model's windows, checked by the station, give the planned verdicts.
+    let windows = dir.join("truth.windows.jsonl").display().to_string();
+    let out = actrec(&[
+        "check",
+        "--sequence",
+        GOOD_SEQ,
+        "--windows",
+        &windows,
+        "--idle-label",
+        "idle",
+    ]);
+    let verdicts: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|l| l["kind"] == "part")
+        .map(|l| l["verdict"].clone())
+        .collect();
+    let expected: Vec<_> = truth["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["expected"]["verdict"].clone())
+        .collect();
+    assert_eq!(verdicts, expected);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -3,8 +3,8 @@
 //! Every section is loaded on its own, so a typo in one section does not hide
 //! problems in another, and is then validated; every problem is reported with
 //! file, line, column and field. Relative paths are resolved against the
-//! config file's directory, except the audit database and recordings, which
-//! live under `station.data_dir`.
+//! config file's directory (`station.data_dir` too), except the audit database
+//! and recordings, which live under `station.data_dir`.
 //!
 //! Checks that need other files (the model's labels, the sequence definition)
 //! are made by the caller, which reads those files; see `actrec check-config`.
@@ -489,9 +489,14 @@ impl StationConfig {
         Some(source)
     }
 
-    /// The audit database, resolved against `station.data_dir`.
-    pub fn audit_path(&self) -> PathBuf {
-        self.station.data_dir.join(&self.audit.path)
+    /// The data directory, resolved against the config file's directory.
+    pub fn data_dir(&self, config_dir: &Path) -> PathBuf {
+        config_dir.join(&self.station.data_dir)
+    }
+
+    /// The audit database, resolved against the data directory.
+    pub fn audit_path(&self, config_dir: &Path) -> PathBuf {
+        self.data_dir(config_dir).join(&self.audit.path)
     }
 }
 
@@ -790,7 +795,10 @@ path = "audit.sqlite"
         assert_eq!(config.media, Media::default());
         assert_eq!(config.decoder.min_confidence, 0.6);
         assert_eq!(config.decoder.min_windows, 1);
-        assert_eq!(config.audit_path(), PathBuf::from("/var/lib/actrec/audit.sqlite"));
+        assert_eq!(
+            config.audit_path(Path::new("/etc/actrec")),
+            PathBuf::from("/var/lib/actrec/audit.sqlite")
+        );
         assert_eq!(
             config.model_dir(Path::new("/etc/actrec")),
             PathBuf::from("/etc/actrec/models/demo")

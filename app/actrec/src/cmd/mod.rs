@@ -4,3 +4,4 @@ pub mod check;
 pub mod check_config;
 pub mod ctl;
 pub mod run;
+pub mod synth;

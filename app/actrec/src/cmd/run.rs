@@ -145,7 +145,7 @@ fn engine(
         .collect();
     let (events_tx, events) = crossbeam_channel::unbounded();
 
-    let mut output_config = output_config(config, fragments.clone(), sizes)?;
+    let mut output_config = output_config(config, &config.data_dir(config_dir), fragments.clone(), sizes)?;
     if output_config.plan.outputs.preview && !has_desktop() {
         // Without a desktop, video sinks may crash the process; the engine must not go down for a preview.
         output_config.plan.outputs.preview = false;
@@ -372,8 +372,12 @@ fn has_desktop() -> bool {
 }
 
 /// Resolves where each output writes, creating directories as needed.
-fn output_config(config: &StationConfig, fragments: Fragments, sizes: FrameSizes) -> Result<OutputConfig, StartError> {
-    let data_dir = &config.station.data_dir;
+fn output_config(
+    config: &StationConfig,
+    data_dir: &Path,
+    fragments: Fragments,
+    sizes: FrameSizes,
+) -> Result<OutputConfig, StartError> {
     let outputs: &Outputs = &config.outputs;
     let ensure_dir = |dir: &Path| {
         std::fs::create_dir_all(dir).map_err(|err| StartError::Path {

@@ -92,6 +92,15 @@ impl Definition {
         }
     }
 
+    /// One valid run of the definition: repeats multiplied out, each optional
+    /// step taken when `choose(2) == 0`, any-order groups shuffled with
+    /// `choose(n)` picking from `0..n`. Generators and tests share it.
+    pub fn sample_run(&self, choose: &mut dyn FnMut(usize) -> usize) -> Vec<String> {
+        let mut out = Vec::new();
+        sample_elements(&self.steps, choose, &mut out);
+        out
+    }
+
     /// Every label the definition uses, in first-use order, without repeats.
     pub fn labels(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -246,6 +255,33 @@ fn validate_elements(elements: &[Element], path: &str, report: &mut Report<'_, '
                         report.at(format!("{here}.{key}[{j}]"), problem);
                     }
                 }
+            }
+        }
+    }
+}
+
+fn sample_elements(elements: &[Element], choose: &mut dyn FnMut(usize) -> usize, out: &mut Vec<String>) {
+    for element in elements {
+        match element {
+            Element::Step(label) => out.push(label.clone()),
+            Element::Repeat { count, steps } => {
+                for _ in 0..*count {
+                    sample_elements(steps, choose, out);
+                }
+            }
+            Element::Optional(labels) => {
+                for label in labels {
+                    if choose(2) == 0 {
+                        out.push(label.clone());
+                    }
+                }
+            }
+            Element::AnyOrder(labels) => {
+                let mut labels = labels.clone();
+                for i in (1..labels.len()).rev() {
+                    labels.swap(i, choose(i + 1).min(i));
+                }
+                out.extend(labels);
             }
         }
     }

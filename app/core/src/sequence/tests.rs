@@ -412,39 +412,10 @@ fn generated_definition() -> impl Strategy<Value = Definition> {
     })
 }
 
-/// One valid run of `elements`, with every free choice taken from `choices`.
-fn sample_run(elements: &[Element], choices: &mut impl Iterator<Item = usize>, out: &mut Vec<String>) {
-    for element in elements {
-        match element {
-            Element::Step(label) => out.push(label.clone()),
-            Element::Repeat { count, steps } => {
-                for _ in 0..*count {
-                    sample_run(steps, choices, out);
-                }
-            }
-            Element::Optional(labels) => {
-                out.extend(
-                    labels
-                        .iter()
-                        .filter(|_| choices.next().unwrap_or(0).is_multiple_of(2))
-                        .cloned(),
-                );
-            }
-            Element::AnyOrder(labels) => {
-                let mut labels = labels.clone();
-                for i in (1..labels.len()).rev() {
-                    labels.swap(i, choices.next().unwrap_or(0) % (i + 1));
-                }
-                out.extend(labels);
-            }
-        }
-    }
-}
-
 fn definition_and_run() -> impl Strategy<Value = (Definition, Vec<String>)> {
     (generated_definition(), prop::collection::vec(any::<usize>(), 1..16)).prop_map(|(def, choices)| {
-        let mut run = Vec::new();
-        sample_run(&def.steps, &mut choices.iter().copied().cycle(), &mut run);
+        let mut choices = choices.into_iter().cycle();
+        let run = def.sample_run(&mut |n| choices.next().unwrap_or(0) % n);
         (def, run)
     })
 }
