@@ -38,9 +38,13 @@ toolchain:
 	  $(CARGO) $${c/rustfmt/fmt} --version >/dev/null 2>&1 || rustup component add $$c; \
 	done
 
-# Until the live engine exists, the demo checks the seed's sequence over
-# example window files: a good part, a faulty part, and the good part against
-# the seed's "bad" sequence (the original article's error demonstration).
+# Until the model runs inside the engine, the demo shows the station's two
+# halves that exist: (1) the step checker on the seed's sequence over example
+# prediction files; (2) the engine on a generated 1080p clip of the synthetic
+# assembly station (two parts, one faulty), with the clip's ground truth
+# replayed in place of the model, writing annotated recordings and the clip of
+# the rejected part under target/demo/data.
+DEMO := target/demo
 demo: deps
 	$(CARGO) build $(PROFILE) -q -p actrec
 	$(ACTREC) check-config config/station.toml
@@ -50,6 +54,14 @@ demo: deps
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing.toml --windows config/demo/faulty-part.windows.jsonl
 	@echo; echo "== the good assembly, checked against the seed's bad sequence"
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing-bad.toml --windows config/demo/good-part.windows.jsonl
+	@echo; echo "== generating a 1080p clip of the synthetic station (seed 1, two parts)"
+	$(ACTREC) synth --seed 1 --parts 2 --out $(DEMO)/clip
+	@echo; echo "== the engine on that clip, ground truth replayed in place of the model"
+	rm -rf $(DEMO)/data
+	RUST_LOG=warn $(ACTREC) run --config config/demo/station.toml --windows $(DEMO)/clip/truth.windows.jsonl \
+	  --exit-on-end --format text
+	@echo; echo "annotated recordings: $$(ls $(DEMO)/data/video | tr '\n' ' ')"
+	@echo "evidence clips:       $$(ls $(DEMO)/data/clips 2>/dev/null | tr '\n' ' ')"
 
 test: deps
 	$(CARGO) fmt --all -- --check

@@ -244,8 +244,8 @@ pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
     let mut d = format!(
         "appsrc name={ANNOTATED_SRC} is-live=true do-timestamp=true format=time \
          caps=video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1,framerate={fps}/1 ! \
-         textoverlay name={STATUS_OVERLAY} valignment=top halignment=left line-alignment=left font-desc=\"Sans 16\" shaded-background=true ! \
-         textoverlay name={VERDICT_OVERLAY} valignment=top halignment=right font-desc=\"Sans Bold 30\" shaded-background=true ! \
+         textoverlay name={STATUS_OVERLAY} valignment=top halignment=left line-alignment=left font-desc=\"Sans 11\" shaded-background=true ! \
+         textoverlay name={VERDICT_OVERLAY} valignment=top halignment=right font-desc=\"Sans Bold 22\" shaded-background=true ! \
          tee name=raw allow-not-linked=true"
     );
     let outputs = &plan.outputs;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use actrec_core::decode::{DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_WINDOWS, DecoderSettings};
 use actrec_core::diag::{Problem, Problems};
-use actrec_core::event::{Event, StepStatus, Verdict};
+use actrec_core::event::{Event, Verdict};
 use actrec_core::inspect::Inspector;
 use actrec_core::label::Vocabulary;
 use actrec_core::sequence::Definition;
@@ -15,7 +15,7 @@ use actrec_core::windows::WindowReader;
 
 use crate::Format;
 use crate::files::{Failure, file_problem, load_manifest, read_text};
-use crate::report::Record;
+use crate::report::{self, Record};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -159,20 +159,7 @@ struct Output<W: Write> {
     tally: Tally,
 }
 
-const GREEN: &str = "\x1b[1;32m";
-const RED: &str = "\x1b[1;31m";
-const YELLOW: &str = "\x1b[1;33m";
-const RESET: &str = "\x1b[0m";
-
 impl<W: Write> Output<W> {
-    fn paint(&self, colour: &str, text: &str) -> String {
-        if self.colour {
-            format!("{colour}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
-    }
-
     fn header(&mut self, definition: &Definition, windows: &Path) -> Result<(), Failure> {
         match self.format {
             Format::Json => Ok(()),
@@ -206,54 +193,8 @@ impl<W: Write> Output<W> {
         }
     }
 
-    /// One operator's log line: time, part, step, status, detail.
     fn text(&self, event: &Event) -> String {
-        match event {
-            Event::Warning(w) => format!(
-                "{}  {:<7} {:<16} {} p={:.2}  low confidence",
-                clock(w.t),
-                "",
-                w.label,
-                self.paint(YELLOW, "warning"),
-                w.p
-            ),
-            Event::Step(s) => {
-                let status = match s.status {
-                    StepStatus::Ok => "ok     ".to_owned(),
-                    StepStatus::Error => self.paint(RED, "ERROR  "),
-                };
-                let detail = match s.status {
-                    StepStatus::Ok => String::new(),
-                    StepStatus::Error => format!("expected {}", s.expected.join(" or ")),
-                };
-                format!(
-                    "{}  part {:<2} {:<16} {} p={:.2}  {}",
-                    clock(s.t),
-                    s.part,
-                    s.step,
-                    status,
-                    s.p,
-                    detail
-                )
-                .trim_end()
-                .to_owned()
-            }
-            Event::Part(p) => {
-                let verdict = match p.verdict {
-                    Verdict::Pass => self.paint(GREEN, "PASS"),
-                    Verdict::Reject => self.paint(RED, "REJECT"),
-                    Verdict::Incomplete => self.paint(YELLOW, "INCOMPLETE"),
-                };
-                let mut line = format!("{}  part {:<2} {verdict}", clock(p.t), p.part);
-                if !p.missing.is_empty() {
-                    line.push_str(&format!("  missing: {}", p.missing.join(", ")));
-                }
-                if p.errors > 0 {
-                    line.push_str(&format!("  errors: {}", p.errors));
-                }
-                line
-            }
-        }
+        report::text(event, self.colour)
     }
 
     fn footer(&mut self) -> Result<(), Failure> {
@@ -278,30 +219,5 @@ impl<W: Write> Output<W> {
 
     fn flush(&mut self) -> Result<(), Failure> {
         self.writer.flush().map_err(Failure::Output)
-    }
-}
-
-/// Stream time as hh:mm:ss.t.
-fn clock(t: f64) -> String {
-    let tenths = (t * 10.0).round() as u64;
-    let seconds = tenths / 10;
-    format!(
-        "{:02}:{:02}:{:02}.{}",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60,
-        tenths % 10
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clock;
-
-    #[test]
-    fn clock_shows_tenths() {
-        assert_eq!(clock(0.0), "00:00:00.0");
-        assert_eq!(clock(61.25), "00:01:01.3");
-        assert_eq!(clock(3725.0), "01:02:05.0");
     }
 }

@@ -27,8 +27,9 @@ use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Stand
 use crossbeam_channel::{Receiver, Sender, bounded, select, tick};
 use serde::{Deserialize, Serialize};
 
+use crate::Format;
 use crate::files::{Failure, load_station, read_text};
-use crate::report::Record;
+use crate::report::{self, Record};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,6 +53,9 @@ pub struct Args {
     /// the engine, this is how decisions reach the overlay, recordings and clips.
     #[arg(long, value_name = "FILE")]
     windows: Option<PathBuf>,
+    /// Events on stdout: JSON lines, or an operator's readable log.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
 }
 
 /// A command on the control socket, one JSON object per line.
@@ -200,14 +204,19 @@ fn engine(
         state.annotation.expected_next = d.inspector.expected_next();
     }
     output.annotate(&state.annotation());
-    let stdout = std::io::stdout();
+    let out = EventOut {
+        format: args.format,
+        colour: matches!(args.format, Format::Text)
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none(),
+    };
     loop {
         select! {
             recv(events) -> event => {
                 let Ok(event) = event else { break };
                 state.on_media_event(&event);
                 output.annotate(&state.annotation());
-                emit(&stdout, &event);
+                out.media(&event);
                 if args.exit_on_end && matches!(event, MediaEvent::SourceEnded { .. }) {
                     break;
                 }
@@ -220,7 +229,7 @@ fn engine(
                         let Some(window) = d.windows.pop_front() else { break };
                         for event in d.inspector.push(&window) {
                             state.on_station_event(&event, &output, split_by_part);
-                            emit(&stdout, &Record::from(&event));
+                            out.station(&event);
                         }
                         state.annotation.expected_next = d.inspector.expected_next();
                     }
@@ -253,26 +262,81 @@ fn engine(
     if let Some(d) = decisions.as_mut() {
         for event in d.inspector.finish() {
             state.on_station_event(&event, &output, split_by_part);
-            emit(&stdout, &Record::from(&event));
+            out.station(&event);
         }
     }
     output.shutdown();
     // Events of the last moments (a clip finished during shutdown) are still reported.
     for event in events.try_iter() {
-        emit(&stdout, &event);
+        out.media(&event);
     }
-    emit(
-        &stdout,
-        &serde_json::json!({"kind": "stopped", "frames": state.frames, "display_frames": state.display_frames}),
-    );
+    out.stopped(state.frames, state.display_frames);
     Ok(())
 }
 
-fn emit(stdout: &std::io::Stdout, event: &impl Serialize) {
-    if let Ok(line) = serde_json::to_string(event) {
-        let mut out = stdout.lock();
+/// Where the engine's events go: JSON lines (the `actrec check` schema for
+/// station events), or an operator's readable log.
+struct EventOut {
+    format: Format,
+    colour: bool,
+}
+
+impl EventOut {
+    fn line(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
+    }
+
+    fn json(&self, value: &impl Serialize) {
+        if let Ok(line) = serde_json::to_string(value) {
+            self.line(&line);
+        }
+    }
+
+    fn station(&self, event: &Event) {
+        match self.format {
+            Format::Json => self.json(&Record::from(event)),
+            Format::Text => self.line(&report::text(event, self.colour)),
+        }
+    }
+
+    fn media(&self, event: &MediaEvent) {
+        match self.format {
+            Format::Json => self.json(event),
+            Format::Text => self.line(&format!("{:10}  {}", "", media_text(event))),
+        }
+    }
+
+    fn stopped(&self, frames: u64, display_frames: u64) {
+        match self.format {
+            Format::Json => {
+                self.json(&serde_json::json!({"kind": "stopped", "frames": frames, "display_frames": display_frames}))
+            }
+            Format::Text => self.line(&format!("# stopped after {frames} frames ({display_frames} shown)")),
+        }
+    }
+}
+
+fn media_text(event: &MediaEvent) -> String {
+    match event {
+        MediaEvent::SourceStarted { source, .. } => format!("source {source}: started"),
+        MediaEvent::SourceLost { source, reason } => format!("source {source}: LOST ({reason})"),
+        MediaEvent::SourceRestored { source } => format!("source {source}: restored"),
+        MediaEvent::SourceError { source, message } => format!("source {source}: ERROR {message}"),
+        MediaEvent::SourceEnded { source } => format!("source {source}: ended"),
+        MediaEvent::SourceSwitched { from, to } => format!("source switched from {from} to {to}"),
+        MediaEvent::FramesDropped {
+            source,
+            branch,
+            count,
+            total,
+        } => {
+            format!("source {source}: {count} frames dropped ({branch:?} branch, {total} in all)")
+        }
+        MediaEvent::OutputError { message } => format!("output ERROR {message}"),
+        MediaEvent::ClipWritten { part, path } => format!("part {part}: evidence clip {}", path.display()),
+        MediaEvent::ClipFailed { part, message } => format!("part {part}: evidence clip FAILED {message}"),
     }
 }
 
