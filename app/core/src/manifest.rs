@@ -4,14 +4,19 @@
 //! ```toml
 //! name = "actrec-demo"
 //! version = "0.1.0"
+//! file = "model.onnx"     # the network, in this directory (absent: no network yet)
 //! labels = ["idle", "riveted_start", "spacer"]
 //!
 //! [input]
+//! layout = "NCTHW"        # each pathway is [1, 3, frames, size, size]
 //! size = 256              # square crop side, pixels
 //! window_seconds = 1.0    # video per prediction
-//! fast_frames = 32        # frames in the fast pathway
-//! slow_frames = 8         # frames in the slow pathway, sampled from the fast ones
-//! mean = [0.45, 0.45, 0.45]
+//! stride_seconds = 1.0    # time between predictions (default: window_seconds)
+//! fast_input = "fast"     # input tensor names
+//! slow_input = "slow"
+//! fast_frames = 32        # fast pathway: floor(linspace(0, n-1, 32)) of the n frames in a window
+//! slow_frames = 8         # slow pathway: floor(linspace(0, 31, 8)) of the fast frames
+//! mean = [0.45, 0.45, 0.45]   # per channel, after scaling pixels to 0..1
 //! std = [0.225, 0.225, 0.225]
 //! ```
 
@@ -27,6 +32,9 @@ pub const MANIFEST_FILE: &str = "manifest.toml";
 pub struct Manifest {
     pub name: String,
     pub version: String,
+    /// The network file, relative to the model directory.
+    #[serde(default)]
+    pub file: Option<String>,
     /// Class labels, in the order of the network's output.
     pub labels: Vec<String>,
     pub input: InputSpec,
@@ -35,12 +43,37 @@ pub struct Manifest {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
+    #[serde(default = "default_layout")]
+    pub layout: String,
     pub size: u32,
     pub window_seconds: f64,
+    #[serde(default)]
+    pub stride_seconds: Option<f64>,
+    #[serde(default = "default_fast_input")]
+    pub fast_input: String,
+    #[serde(default = "default_slow_input")]
+    pub slow_input: String,
     pub fast_frames: u32,
     pub slow_frames: u32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+}
+
+fn default_layout() -> String {
+    "NCTHW".into()
+}
+fn default_fast_input() -> String {
+    "fast".into()
+}
+fn default_slow_input() -> String {
+    "slow".into()
+}
+
+impl InputSpec {
+    /// Time between predictions.
+    pub fn stride(&self) -> f64 {
+        self.stride_seconds.unwrap_or(self.window_seconds)
+    }
 }
 
 impl Manifest {
@@ -77,6 +110,28 @@ impl Manifest {
                         input.window_seconds
                     ),
                 );
+            }
+            if input.layout != "NCTHW" {
+                report.at(
+                    "input.layout",
+                    format!("layout `{}` is not supported; use \"NCTHW\"", input.layout),
+                );
+            }
+            if let Some(stride) = input.stride_seconds
+                && !(stride > 0.0 && stride <= input.window_seconds)
+            {
+                report.at(
+                    "input.stride_seconds",
+                    format!("stride_seconds = {stride} must be more than 0 and at most window_seconds"),
+                );
+            }
+            if input.fast_input == input.slow_input {
+                report.at("input.slow_input", "the two pathways need different input names");
+            }
+            if let Some(file) = &m.file
+                && (file.is_empty() || file.contains('/'))
+            {
+                report.at("file", format!("`{file}` must be a file name in the model directory"));
             }
             if input.fast_frames == 0 {
                 report.at("input.fast_frames", "fast_frames must be at least 1");

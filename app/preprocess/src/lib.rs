@@ -1,0 +1,264 @@
+//! actrec-preprocess: the stage between the source and the network.
+//!
+//! The media layer already delivers square RGB frames at the model's size
+//! (crop and resize happen in the pipeline). This crate cuts them into windows
+//! (`window_seconds` long, one every `stride_seconds`), samples the fast and
+//! slow pathways as pytorchvideo does (`floor(linspace(...))`, in f32 like
+//! torch), normalises each channel and packs each pathway as NCTHW f32, ready
+//! for any inference backend. Pure: no I/O.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use actrec_core::manifest::InputSpec;
+
+/// One RGB frame at the model's size (size × size × 3, row-major).
+#[derive(Debug, Clone)]
+pub struct ModelFrame {
+    /// Station time, seconds.
+    pub t: f64,
+    pub rgb: Arc<[u8]>,
+}
+
+/// One network input: both pathways of one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    /// Time of the window's first frame.
+    pub t: f64,
+    /// Time just after its last frame.
+    pub t_end: f64,
+    /// [1, 3, slow_frames, size, size].
+    pub slow: Vec<f32>,
+    /// [1, 3, fast_frames, size, size].
+    pub fast: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PreprocessError {
+    #[error("frame at t={t} holds {got} bytes; the model takes {want} ({size}x{size} RGB)")]
+    FrameSize {
+        t: f64,
+        got: usize,
+        want: usize,
+        size: usize,
+    },
+}
+
+/// `count` indices into `len` items, as `torch.linspace(0, len - 1, count).long()`.
+pub fn linspace_indices(len: usize, count: usize) -> Vec<usize> {
+    if count == 0 || len == 0 {
+        return Vec::new();
+    }
+    if count == 1 {
+        return vec![0];
+    }
+    let end = (len - 1) as f32;
+    let step = end / (count - 1) as f32;
+    // torch computes start + i * step for the first half and end - (count - 1 - i) * step
+    // for the second, in f32; truncation (`.long()`) then floors.
+    (0..count)
+        .map(|i| {
+            let v = if i < count / 2 {
+                i as f32 * step
+            } else {
+                end - (count - 1 - i) as f32 * step
+            };
+            (v.max(0.0) as usize).min(len - 1)
+        })
+        .collect()
+}
+
+/// Cuts frames into windows and turns each into network input.
+pub struct Windower {
+    size: usize,
+    window: f64,
+    stride: f64,
+    fast_frames: usize,
+    slow_frames: usize,
+    /// Per channel: (scale, offset) so that value = byte * scale + offset.
+    affine: [(f32, f32); 3],
+    frames: VecDeque<ModelFrame>,
+    next_start: Option<f64>,
+}
+
+impl Windower {
+    pub fn new(spec: &InputSpec) -> Self {
+        let affine = std::array::from_fn(|c| {
+            let scale = 1.0 / (255.0 * spec.std[c]);
+            (scale, -spec.mean[c] / spec.std[c])
+        });
+        Self {
+            size: spec.size as usize,
+            window: spec.window_seconds,
+            stride: spec.stride(),
+            fast_frames: spec.fast_frames as usize,
+            slow_frames: spec.slow_frames as usize,
+            affine,
+            frames: VecDeque::new(),
+            next_start: None,
+        }
+    }
+
+    /// Adds a frame; returns the windows it completes (usually none or one).
+    pub fn push(&mut self, frame: ModelFrame) -> Result<Vec<Clip>, PreprocessError> {
+        let want = self.size * self.size * 3;
+        if frame.rgb.len() != want {
+            return Err(PreprocessError::FrameSize {
+                t: frame.t,
+                got: frame.rgb.len(),
+                want,
+                size: self.size,
+            });
+        }
+        let start = *self.next_start.get_or_insert(frame.t);
+        let frame_t = frame.t;
+        self.frames.push_back(frame);
+        let mut clips = Vec::new();
+        let mut start = start;
+        // A window is complete once a frame at or past its end arrives.
+        while frame_t >= start + self.window - 1e-9 {
+            let members: Vec<&ModelFrame> = self
+                .frames
+                .iter()
+                .filter(|f| f.t >= start - 1e-9 && f.t < start + self.window - 1e-9)
+                .collect();
+            if !members.is_empty() {
+                clips.push(self.pack(start, &members));
+            }
+            start += self.stride;
+            while self.frames.front().is_some_and(|f| f.t < start - 1e-9) {
+                self.frames.pop_front();
+            }
+        }
+        self.next_start = Some(start);
+        Ok(clips)
+    }
+
+    /// Forgets buffered frames, e.g. after a source switch or loss.
+    pub fn reset(&mut self) {
+        self.frames.clear();
+        self.next_start = None;
+    }
+
+    fn pack(&self, start: f64, members: &[&ModelFrame]) -> Clip {
+        let fast_idx = linspace_indices(members.len(), self.fast_frames);
+        let slow_idx: Vec<usize> = linspace_indices(fast_idx.len(), self.slow_frames)
+            .into_iter()
+            .map(|i| fast_idx[i])
+            .collect();
+        Clip {
+            t: start,
+            t_end: start + self.window,
+            slow: self.ncthw(members, &slow_idx),
+            fast: self.ncthw(members, &fast_idx),
+        }
+    }
+
+    /// Normalised [1, 3, T, H, W] from the chosen frames.
+    fn ncthw(&self, members: &[&ModelFrame], indices: &[usize]) -> Vec<f32> {
+        let plane = self.size * self.size;
+        let frames = indices.len();
+        let mut out = vec![0f32; 3 * frames * plane];
+        for (t, &i) in indices.iter().enumerate() {
+            let rgb = &members[i].rgb;
+            for (c, &(scale, offset)) in self.affine.iter().enumerate() {
+                let dst = &mut out[(c * frames + t) * plane..(c * frames + t + 1) * plane];
+                for (value, pixel) in dst.iter_mut().zip(rgb.chunks_exact(3)) {
+                    *value = f32::from(pixel[c]) * scale + offset;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(window: f64, stride: Option<f64>) -> InputSpec {
+        InputSpec {
+            layout: "NCTHW".into(),
+            size: 2,
+            window_seconds: window,
+            stride_seconds: stride,
+            fast_input: "fast".into(),
+            slow_input: "slow".into(),
+            fast_frames: 32,
+            slow_frames: 8,
+            mean: [0.45, 0.45, 0.45],
+            std: [0.225, 0.225, 0.225],
+        }
+    }
+
+    fn frame(n: usize) -> ModelFrame {
+        // Red channel carries the frame number, so sampling is visible.
+        let rgb: Vec<u8> = (0..4).flat_map(|_| [n as u8, 100, 200]).collect();
+        ModelFrame {
+            t: n as f64 / 30.0,
+            rgb: rgb.into(),
+        }
+    }
+
+    #[test]
+    fn sampling_matches_torch_linspace_long() {
+        // torch.linspace(0, 29, 32).long()
+        assert_eq!(
+            linspace_indices(30, 32),
+            vec![
+                0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+                26, 27, 28, 29
+            ]
+        );
+        // torch.linspace(0, 31, 8).long()
+        assert_eq!(linspace_indices(32, 8), vec![0, 4, 8, 13, 17, 22, 26, 31]);
+        assert_eq!(linspace_indices(5, 1), vec![0]);
+        assert!(linspace_indices(0, 4).is_empty());
+    }
+
+    #[test]
+    fn one_second_windows_of_thirty_frames() {
+        let mut windower = Windower::new(&spec(1.0, None));
+        let mut clips = Vec::new();
+        for n in 0..91 {
+            clips.extend(windower.push(frame(n)).expect("frame"));
+        }
+        assert_eq!(clips.len(), 3);
+        let clip = &clips[1];
+        assert!((clip.t - 1.0).abs() < 1e-9 && (clip.t_end - 2.0).abs() < 1e-9);
+        assert_eq!(clip.fast.len(), 3 * 32 * 4);
+        assert_eq!(clip.slow.len(), 3 * 8 * 4);
+        // Fast frame 2 is window frame 1, i.e. frame 31; red channel, first pixel.
+        let red = |v: f32| ((v * 0.225 + 0.45) * 255.0).round() as u8;
+        assert_eq!(red(clip.fast[2 * 4]), 31);
+        // Slow frame 3 is fast frame 13 = window frame 12 = frame 42.
+        assert_eq!(red(clip.slow[3 * 4]), 42);
+        // Green channel (plane 1) normalised: (100/255 - 0.45) / 0.225.
+        let green = clip.fast[32 * 4];
+        assert!((green - (100.0 / 255.0 - 0.45) / 0.225).abs() < 1e-6, "{green}");
+    }
+
+    #[test]
+    fn a_shorter_stride_overlaps_windows() {
+        let mut windower = Windower::new(&spec(1.0, Some(4.0 / 30.0)));
+        let clips: Vec<Clip> = (0..60).flat_map(|n| windower.push(frame(n)).expect("frame")).collect();
+        // Windows start every 4 frames; those ending by frame 59 are complete.
+        assert_eq!(clips.len(), 8);
+        assert!(clips.windows(2).all(|w| ((w[1].t - w[0].t) - 4.0 / 30.0).abs() < 1e-9));
+    }
+
+    #[test]
+    fn wrong_frame_sizes_are_refused() {
+        let mut windower = Windower::new(&spec(1.0, None));
+        let err = windower
+            .push(ModelFrame {
+                t: 0.0,
+                rgb: vec![0u8; 5].into(),
+            })
+            .expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "frame at t=0 holds 5 bytes; the model takes 12 (2x2 RGB)"
+        );
+    }
+}
