@@ -66,6 +66,7 @@ demo: deps
 test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
+	$(CARGO) check $(PROFILE) -q -p actrec-synth --no-default-features --bin actrec-synth
 	$(CARGO) test $(PROFILE) --workspace
 
 bench: deps

@@ -16,8 +16,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use actrec_core::sequence::Definition;
+#[cfg(feature = "video")]
 use gstreamer as gst;
+#[cfg(feature = "video")]
 use gstreamer::prelude::*;
+#[cfg(feature = "video")]
 use gstreamer_app as gst_app;
 use serde::Serialize;
 
@@ -182,12 +185,35 @@ fn write_truth(
     std::fs::write(&path, lines).map_err(|e| io_error(&path, e))
 }
 
+/// Without GStreamer there is no encoder; asking for video is an error.
+#[cfg(not(feature = "video"))]
+struct Encoder;
+
+#[cfg(not(feature = "video"))]
+impl Encoder {
+    fn start(_: &Path, _: &ClipSpec) -> Result<Self, SynthError> {
+        Err(SynthError::Encode(
+            "built without the `video` feature: use --no-video, or the `actrec synth` command".into(),
+        ))
+    }
+
+    fn push(&mut self, _: &[u8], _: u64, _: u32) -> Result<(), SynthError> {
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), SynthError> {
+        Ok(())
+    }
+}
+
 /// RGB frames → I420 → x264 → mp4.
+#[cfg(feature = "video")]
 struct Encoder {
     pipeline: gst::Pipeline,
     appsrc: gst_app::AppSrc,
 }
 
+#[cfg(feature = "video")]
 impl Encoder {
     fn start(path: &Path, spec: &ClipSpec) -> Result<Self, SynthError> {
         gst::init().map_err(|e| SynthError::Encode(e.to_string()))?;

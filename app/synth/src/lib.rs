@@ -11,6 +11,7 @@
 //! - [`render`]: frames from the plan;
 //! - [`clip`]: the whole command: H.264 mp4, raw frames, ground truth.
 
+pub mod cli;
 pub mod clip;
 pub mod plan;
 pub mod render;
