@@ -38,6 +38,15 @@ fn station_with(dir: &Path, outputs: &str) -> PathBuf {
         .expect("gst-launch-1.0 runs");
     assert!(status.success());
     let root = root();
+    // The engine tests check media and decisions, not the network: their model has no network file.
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).expect("model dir");
+    let manifest = std::fs::read_to_string(root.join("config/models/demo/manifest.toml")).expect("manifest");
+    std::fs::write(
+        model.join("manifest.toml"),
+        manifest.replace("file = \"model.onnx\"\n", ""),
+    )
+    .expect("manifest");
     let text = format!(
         r#"
 [station]
@@ -58,7 +67,7 @@ display_height = 240
 bitrate_kbps = 500
 
 [model]
-dir = "{root}/config/models/demo"
+dir = "{model}"
 
 [decoder]
 idle_labels = ["idle"]
@@ -78,6 +87,7 @@ path = "audit.sqlite"
         data = dir.join("data").display(),
         clip = clip.display(),
         root = root.display(),
+        model = model.display(),
         outputs = outputs,
     );
     let path = dir.join("station.toml");
@@ -413,4 +423,48 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
     assert!(count_frames(&clips[0]) > 0);
     // One recording per part, and one for the video after the last part.
     assert_eq!(recordings(&dir).len(), 3);
+}
+
+#[test]
+fn the_engine_runs_the_model_on_live_frames() {
+    let dir = temp_dir("live");
+    let config = station(&dir);
+    let clip = dir.join("synth");
+    let synth = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args([
+            "synth", "--seed", "9000", "--parts", "1", "--width", "640", "--height", "360", "--out",
+        ])
+        .arg(&clip)
+        .current_dir(root())
+        .output()
+        .expect("actrec synth");
+    assert!(synth.status.success(), "{}", String::from_utf8_lossy(&synth.stderr));
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace(
+            &dir.join("model").display().to_string(),
+            &root().join("config/models/demo").display().to_string(),
+        )
+        .replace(
+            &dir.join("clip.mp4").display().to_string(),
+            &clip.join("clip.mp4").display().to_string(),
+        );
+    std::fs::write(&config, text).expect("config");
+    let engine = Engine::start(&config, &["--source", "clip", "--exit-on-end"]);
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while let Ok(event) = engine
+        .lines
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
+        let stopped = event["kind"] == "stopped";
+        events.push(event);
+        if stopped {
+            break;
+        }
+    }
+    // Every window the network sees becomes a step, a warning or idle; steps must come.
+    let steps = events.iter().filter(|e| e["kind"] == "step").count();
+    assert!(steps > 5, "{events:#?}");
+    assert!(events.last().is_some_and(|e| e["kind"] == "stopped"));
 }

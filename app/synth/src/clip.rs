@@ -25,7 +25,7 @@ use gstreamer_app as gst_app;
 use serde::Serialize;
 
 use crate::plan::{Plan, plan};
-use crate::render::{Item, Scene, place, segment_of};
+use crate::render::Frames;
 use crate::variation::Variation;
 
 #[derive(Debug, Clone)]
@@ -105,20 +105,12 @@ pub fn make(definition: &Definition, variation: &Variation, spec: &ClipSpec, out
     } else {
         None
     };
-    let mut scene = Scene::new(variation, spec.width, spec.height, spec.seed);
+    let mut frames = Frames::new(&plan, variation, spec.width, spec.height, spec.seed);
     let mut frame = vec![0u8; spec.width * spec.height * 3];
-    let mut placed: Vec<Item> = Vec::new();
-    let mut segment = 0;
     let mut render_seconds = 0.0;
     for n in 0..plan.frames {
-        let next = segment_of(&plan.segments, n, segment);
-        if next != segment {
-            place(&plan.segments[segment].label, &mut placed);
-            segment = next;
-        }
         let t0 = Instant::now();
-        let pose = scene.pose(&plan, segment, n, &placed);
-        scene.render(&pose, &mut frame);
+        frames.next_into(&mut frame);
         render_seconds += t0.elapsed().as_secs_f64();
         if let Some(raw) = raw.as_mut() {
             raw.write_all(&frame).map_err(|e| io_error(&raw_path, e))?;

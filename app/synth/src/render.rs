@@ -390,6 +390,43 @@ impl Scene {
     }
 }
 
+/// Renders a plan's frames in order.
+pub struct Frames<'p> {
+    plan: &'p Plan,
+    scene: Scene,
+    placed: Vec<Item>,
+    segment: usize,
+    next: u64,
+}
+
+impl<'p> Frames<'p> {
+    pub fn new(plan: &'p Plan, variation: &Variation, width: usize, height: usize, seed: u64) -> Self {
+        Self {
+            plan,
+            scene: Scene::new(variation, width, height, seed),
+            placed: Vec::new(),
+            segment: 0,
+            next: 0,
+        }
+    }
+
+    /// Renders the next frame into `out` (width × height × 3); false once all are done.
+    pub fn next_into(&mut self, out: &mut [u8]) -> bool {
+        if self.next >= self.plan.frames {
+            return false;
+        }
+        let segment = segment_of(&self.plan.segments, self.next, self.segment);
+        if segment != self.segment {
+            place(&self.plan.segments[self.segment].label, &mut self.placed);
+            self.segment = segment;
+        }
+        let pose = self.scene.pose(self.plan, segment, self.next, &self.placed);
+        self.scene.render(&pose, out);
+        self.next += 1;
+        true
+    }
+}
+
 /// Items a finished step leaves on the part; `complete_part` takes it away.
 pub fn place(label: &str, placed: &mut Vec<Item>) {
     if label == "complete_part" {
@@ -527,18 +564,11 @@ mod tests {
 
     fn render_all(seed: u64, frames: u64) -> Vec<u8> {
         let (plan, var) = setup();
-        let mut scene = Scene::new(&var, 160, 96, seed);
+        let mut renderer = Frames::new(&plan, &var, 160, 96, seed);
         let mut frame = vec![0u8; 160 * 96 * 3];
         let mut out = Vec::new();
-        let mut placed = Vec::new();
-        let mut segment = 0;
-        for n in 0..frames {
-            let next = segment_of(&plan.segments, n, segment);
-            if next != segment {
-                place(&plan.segments[segment].label, &mut placed);
-                segment = next;
-            }
-            scene.render(&scene.pose(&plan, segment, n, &placed), &mut frame);
+        for _ in 0..frames {
+            assert!(renderer.next_into(&mut frame));
             out.extend_from_slice(&frame);
         }
         out

@@ -20,12 +20,15 @@ use actrec_core::diag::Problems;
 use actrec_core::event::{Event, StepStatus, Verdict};
 use actrec_core::inspect::Inspector;
 use actrec_core::windows::WindowReader;
+use actrec_infer::{Classifier, InferenceBackend, TractBackend};
 use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
 use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Standing};
+use actrec_preprocess::{ModelFrame, Windower};
 use crossbeam_channel::{Receiver, Sender, bounded, select, tick};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 use crate::Format;
 use crate::files::{Failure, load_station, read_text};
@@ -88,24 +91,97 @@ pub enum StartError {
     Path { path: PathBuf, message: String },
     #[error("signals: {0}")]
     Signals(std::io::Error),
+    #[error("{0}")]
+    Model(#[from] actrec_infer::InferError),
+    #[error("inference: {0}")]
+    Inference(String),
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     let station = load_station(&args.config)?;
-    let decisions = match &args.windows {
-        Some(path) => Some(Decisions {
+    let config_dir = args.config.parent().unwrap_or(Path::new("."));
+    let predictions = match &args.windows {
+        Some(path) => Predictions::Replay(read_windows(path)?.into()),
+        None if station.manifest.file.is_some() => {
+            let model_dir = station.config.model_dir(config_dir);
+            let backend = TractBackend::load(&model_dir, &station.manifest).map_err(|e| Failure::Start(e.into()))?;
+            tracing::info!(backend = backend.name(), model = %station.manifest.name, "inference ready");
+            Predictions::Live {
+                windower: Windower::new(&station.manifest.input),
+                classifier: Classifier::new(Box::new(backend), station.manifest.labels.clone()),
+            }
+        }
+        None => Predictions::None,
+    };
+    let decisions = match predictions {
+        Predictions::None => None,
+        predictions => Some(Decisions {
             inspector: Inspector::new(station.config.decoder.clone(), &station.definition),
-            windows: read_windows(path)?.into(),
+            predictions,
         }),
-        None => None,
     };
     engine(args, &station.config, station.manifest.input.size, decisions).map_err(Failure::Start)
 }
 
-/// Step predictions replayed against the video, and the inspector they feed.
+/// Where per-window predictions come from.
+enum Predictions {
+    None,
+    /// Recorded predictions, replayed by station time.
+    Replay(VecDeque<Window>),
+    /// The model, on the frames as they come.
+    Live {
+        windower: Windower,
+        classifier: Classifier,
+    },
+}
+
+/// Predictions and the inspector they feed.
 struct Decisions {
     inspector: Inspector,
-    windows: VecDeque<Window>,
+    predictions: Predictions,
+}
+
+impl Decisions {
+    /// The predictions a model frame completes.
+    fn windows_for(&mut self, frame: &actrec_media::ingest::Frame) -> Result<Vec<Window>, StartError> {
+        match &mut self.predictions {
+            Predictions::None => Ok(Vec::new()),
+            Predictions::Replay(windows) => {
+                let mut due = Vec::new();
+                while windows.front().is_some_and(|w| w.t <= frame.t) {
+                    due.extend(windows.pop_front());
+                }
+                Ok(due)
+            }
+            Predictions::Live { windower, classifier } => {
+                let map = frame
+                    .buffer
+                    .map_readable()
+                    .map_err(|e| StartError::Inference(e.to_string()))?;
+                let clips = windower
+                    .push(ModelFrame {
+                        t: frame.t,
+                        rgb: Arc::from(map.as_slice()),
+                    })
+                    .map_err(|e| StartError::Inference(e.to_string()))?;
+                clips
+                    .iter()
+                    .map(|clip| {
+                        classifier
+                            .classify(clip)
+                            .map_err(|e| StartError::Inference(e.to_string()))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Frames from a new source never share a window with the old one's.
+    fn source_changed(&mut self) {
+        if let Predictions::Live { windower, .. } = &mut self.predictions {
+            windower.reset();
+        }
+    }
 }
 
 fn read_windows(path: &Path) -> Result<Vec<Window>, Problems> {
@@ -214,6 +290,9 @@ fn engine(
         select! {
             recv(events) -> event => {
                 let Ok(event) = event else { break };
+                if let (Some(d), MediaEvent::SourceStarted { .. }) = (decisions.as_mut(), &event) {
+                    d.source_changed();
+                }
                 state.on_media_event(&event);
                 output.annotate(&state.annotation());
                 out.media(&event);
@@ -225,8 +304,7 @@ fn engine(
                 let Ok(frame) = frame else { continue };
                 state.frames += 1;
                 if let Some(d) = decisions.as_mut() {
-                    while d.windows.front().is_some_and(|w| w.t <= frame.t) {
-                        let Some(window) = d.windows.pop_front() else { break };
+                    for window in d.windows_for(&frame)? {
                         for event in d.inspector.push(&window) {
                             state.on_station_event(&event, &output, split_by_part);
                             out.station(&event);

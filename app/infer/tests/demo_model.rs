@@ -1,0 +1,114 @@
+//! The committed demo model, run by the CPU backend on a clip of the
+//! synthetic station it was never trained on (seed 9000), through the
+//! station's own preprocessing: its window labels must match the ground truth.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actrec_core::manifest::Manifest;
+use actrec_core::sequence::Definition;
+use actrec_infer::{Classifier, InferenceBackend, TractBackend};
+use actrec_preprocess::{ModelFrame, Windower};
+use actrec_synth::plan::plan;
+use actrec_synth::render::Frames;
+use actrec_synth::variation::Variation;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).expect(path)
+}
+
+fn manifest() -> Manifest {
+    Manifest::parse("manifest.toml", &read("config/models/demo/manifest.toml")).expect("manifest")
+}
+
+#[test]
+fn the_demo_model_recognises_steps_on_unseen_seeds() {
+    let manifest = manifest();
+    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest).expect("model loads");
+    let mut classifier = Classifier::new(Box::new(backend), manifest.labels.clone());
+    let mut windower = Windower::new(&manifest.input);
+
+    let definition = Definition::parse("seq", &read("config/sequences/gear-housing.toml"), None).expect("sequence");
+    let variation = Variation::parse("default", &read("config/synth/default.toml")).expect("variation");
+    let plan = plan(&definition, &variation, 9000, 1, 30);
+    let labels = plan.frame_labels();
+    // Rendered at 170x96 and centre-cropped to 96x96, as in training.
+    let (width, size) = (170usize, 96usize);
+    let mut frames = Frames::new(&plan, &variation, width, size, 9000);
+    let mut rgb = vec![0u8; width * size * 3];
+    let (mut right, mut total) = (0, 0);
+    let mut n = 0u64;
+    while frames.next_into(&mut rgb) {
+        let left = (width - size) / 2;
+        let crop: Vec<u8> = rgb
+            .chunks_exact(width * 3)
+            .flat_map(|row| row[left * 3..(left + size) * 3].iter().copied())
+            .collect();
+        for clip in windower
+            .push(ModelFrame {
+                t: n as f64 / 30.0,
+                rgb: Arc::from(crop),
+            })
+            .expect("frame")
+        {
+            let window = classifier.classify(&clip).expect("inference");
+            let centre = ((clip.t * 30.0).round() as usize + 15).min(labels.len() - 1);
+            right += usize::from(window.label == labels[centre]);
+            total += 1;
+        }
+        n += 1;
+    }
+    let accuracy = right as f64 / total as f64;
+    eprintln!("window accuracy {accuracy:.3} over {total} windows");
+    assert!(total > 40);
+    assert!(accuracy >= 0.9, "window accuracy {accuracy:.3} over {total} windows");
+}
+
+#[test]
+fn a_model_that_differs_from_its_manifest_is_refused() {
+    let mut manifest = manifest();
+    manifest.input.fast_frames = 16;
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("does not match its manifest"), "{err}");
+
+    let mut manifest = self::manifest();
+    manifest.labels.pop();
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("gives 9 scores; the manifest has 8 labels"),
+        "{err}"
+    );
+
+    let mut manifest = self::manifest();
+    manifest.input.slow_input = "slowpath".into();
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .contains("input `slow` is neither `slowpath` nor `fast`"),
+        "{err}"
+    );
+
+    let mut manifest = self::manifest();
+    manifest.file = Some("missing.onnx".into());
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("missing.onnx: cannot load the model"), "{err}");
+}
+
+#[test]
+fn the_backend_names_itself() {
+    let manifest = manifest();
+    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest).expect("model loads");
+    assert_eq!(backend.name(), "tract (CPU)");
+}
