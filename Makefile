@@ -38,12 +38,11 @@ toolchain:
 	  $(CARGO) $${c/rustfmt/fmt} --version >/dev/null 2>&1 || rustup component add $$c; \
 	done
 
-# Until the model runs inside the engine, the demo shows the station's two
-# halves that exist: (1) the step checker on the seed's sequence over example
-# prediction files; (2) the engine on a generated 1080p clip of the synthetic
-# assembly station (two parts, one faulty), with the clip's ground truth
-# replayed in place of the model, writing annotated recordings and the clip of
-# the rejected part under target/demo/data.
+# The demo: (1) the step checker on the seed's sequence over example
+# prediction files; (2) a generated 1080p clip of the synthetic assembly
+# station (two parts, one faulty) through the live engine with the bundled
+# model, writing annotated recordings and the clip of the rejected part under
+# target/demo/data. `actrec synth` prints the verdicts the parts should get.
 DEMO := target/demo
 demo: deps
 	$(CARGO) build $(PROFILE) -q -p actrec
@@ -56,10 +55,9 @@ demo: deps
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing-bad.toml --windows config/demo/good-part.windows.jsonl
 	@echo; echo "== generating a 1080p clip of the synthetic station (seed 1, two parts)"
 	$(ACTREC) synth --seed 1 --parts 2 --out $(DEMO)/clip
-	@echo; echo "== the engine on that clip, ground truth replayed in place of the model"
+	@echo; echo "== the station on that clip: GStreamer, the demo model on the CPU, the sequence checker"
 	rm -rf $(DEMO)/data
-	RUST_LOG=warn $(ACTREC) run --config config/demo/station.toml --windows $(DEMO)/clip/truth.windows.jsonl \
-	  --exit-on-end --format text
+	RUST_LOG=error $(ACTREC) run --config config/demo/station.toml --exit-on-end --format text
 	@echo; echo "annotated recordings: $$(ls $(DEMO)/data/video | tr '\n' ' ')"
 	@echo "evidence clips:       $$(ls $(DEMO)/data/clips 2>/dev/null | tr '\n' ' ')"
 

@@ -7,9 +7,11 @@ It runs on an NVIDIA GPU when one is there, else on the CPU (slowly). Data:
 `actrec-synth` renders training clips (config/synth/default.toml, seeds 1000+)
 and evaluation clips (held-out seeds of the same variation, and
 config/synth/unseen.toml, never seen in training) as raw frames with ground
-truth. Frames are rendered at 170x96 and centre-cropped to 96x96, the model's
-input. A window is 30 frames (1 s); its label is the label of its centre
-frame, as in truth.windows.jsonl.
+truth. Frames are rendered at 640x360, centre-cropped to 360x360 and scaled
+to 96x96 with a randomly chosen interpolation, because the station scales the
+camera's frames in GStreamer rather than seeing them drawn at 96 px. A window
+is 30 frames (1 s); its label is the label of its centre frame, as in
+truth.windows.jsonl.
 
 Writes OUTDIR/model.onnx (opset 13, inputs `slow` [1,3,8,96,96] and `fast`
 [1,3,32,96,96], NCTHW, output `logits`), OUTDIR/metrics.json and
@@ -35,7 +37,8 @@ from preprocess import sample_indices  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["idle", "riveted_start", "spacer", "greased_disk", "separator", "spacer_washer",
           "install_lid", "press_down", "complete_part"]
-SIZE, WIDTH, WINDOW, FAST, SLOW = 96, 170, 30, 32, 8
+SIZE, WINDOW, FAST, SLOW = 96, 30, 32, 8
+RENDER_W, RENDER_H = 640, 360
 MEAN, STD = 0.45, 0.225
 
 
@@ -44,22 +47,29 @@ def log(*args):
 
 
 def render(synth, variation, seed, parts, out):
+    import cv2
+
     subprocess.run([synth, "--seed", str(seed), "--parts", str(parts), "--variation", str(variation),
                     "--sequence", str(ROOT / "config/sequences/gear-housing.toml"), "--out", str(out),
-                    "--width", str(WIDTH), "--height", str(SIZE), "--no-video", "--raw"],
+                    "--width", str(RENDER_W), "--height", str(RENDER_H), "--no-video", "--raw"],
                    check=True, stdout=subprocess.DEVNULL)
     truth = json.loads((out / "truth.json").read_text())
-    frames = np.fromfile(out / "frames.rgb", dtype=np.uint8).reshape(truth["frames"], SIZE, WIDTH, 3)
-    left = (WIDTH - SIZE) // 2
-    frames = np.ascontiguousarray(frames[:, :, left:left + SIZE])
+    raw = np.memmap(out / "frames.rgb", dtype=np.uint8, mode="r").reshape(truth["frames"], RENDER_H, RENDER_W, 3)
+    left = (RENDER_W - RENDER_H) // 2
+    rng = np.random.RandomState(seed)
+    methods = [cv2.INTER_LINEAR, cv2.INTER_AREA, cv2.INTER_NEAREST, cv2.INTER_CUBIC]
+    method = methods[rng.randint(len(methods))]
+    frames = np.stack([cv2.resize(np.ascontiguousarray(f[:, left:left + RENDER_H]), (SIZE, SIZE), interpolation=method) for f in raw])
     labels = np.concatenate([np.full(n, LABELS.index(label), dtype=np.int64) for label, n in truth["frame_labels"]])
+    del raw
     (out / "frames.rgb").unlink()
     return frames, labels
 
 
 def dataset(synth, variation, seeds, parts, work):
     work.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+    # Raw frames at 640x360 are large: a few clips at a time keep the disk from filling.
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8)) as pool:
         clips = list(pool.map(lambda s: render(synth, variation, s, parts, work / f"{variation.stem}-{s}"), seeds))
     return clips
 
@@ -162,8 +172,8 @@ def main():
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--work", type=Path, default=Path("/tmp/actrec-train"))
     ap.add_argument("--minutes", type=float, default=6.0)
-    ap.add_argument("--train-clips", type=int, default=24)
-    ap.add_argument("--parts-per-clip", type=int, default=3)
+    ap.add_argument("--train-clips", type=int, default=64)
+    ap.add_argument("--parts-per-clip", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -174,8 +184,8 @@ def main():
 
     default, unseen = ROOT / "config/synth/default.toml", ROOT / "config/synth/unseen.toml"
     train = Windows(dataset(args.synth, default, range(1000, 1000 + args.train_clips), args.parts_per_clip, args.work), device)
-    held_out = Windows(dataset(args.synth, default, range(9000, 9004), args.parts_per_clip, args.work), device)
-    unseen_set = Windows(dataset(args.synth, unseen, range(9100, 9104), args.parts_per_clip, args.work), device)
+    held_out = Windows(dataset(args.synth, default, range(9000, 9008), args.parts_per_clip, args.work), device)
+    unseen_set = Windows(dataset(args.synth, unseen, range(9100, 9108), args.parts_per_clip, args.work), device)
     log("windows: train", len(train.starts), "held-out", len(held_out.starts), "unseen", len(unseen_set.starts))
 
     counts = torch.bincount(torch.cat(train.labels), minlength=len(LABELS)).float()

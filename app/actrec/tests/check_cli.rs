@@ -230,7 +230,7 @@ fn bad_arguments_and_missing_files_exit_2() {
 fn the_shipped_station_config_is_valid() {
     let out = actrec(&["check-config", "config/station.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("ok (station demo-station, model actrec-demo 0.1.0, sequence gear-housing"));
+    assert!(stdout(&out).contains("ok (station demo-station, model actrec-demo 0.2.0, sequence gear-housing"));
 }
 
 #[test]

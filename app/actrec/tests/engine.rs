@@ -421,8 +421,12 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
     assert_eq!(clips.len(), 1, "{clips:?}");
     assert!(clips[0].display().to_string().contains("part-000002"));
     assert!(count_frames(&clips[0]) > 0);
-    // One recording per part, and one for the video after the last part.
-    assert_eq!(recordings(&dir).len(), 3);
+    // One recording per part, and one for the video after the last part. A split
+    // happens at the next keyframe (one a second of output time), so when a loaded
+    // machine bunches the fast-paced frames, two part ends can share a keyframe
+    // interval and a file.
+    let files = recordings(&dir).len();
+    assert!((2..=3).contains(&files), "{files} recordings");
 }
 
 #[test]
