@@ -70,3 +70,4 @@ test: deps
 bench: deps
 	$(CARGO) bench -p actrec-core
 	$(CARGO) bench -p actrec-media
+	$(CARGO) bench -p actrec-infer
