@@ -141,6 +141,23 @@ impl Engine {
         }
     }
 
+    /// Every event up to and including `stopped`; a guard against hangs, not a speed check.
+    fn until_stopped(&self, limit: Duration) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + limit;
+        let mut events = Vec::new();
+        while let Ok(event) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            let stopped = event["kind"] == "stopped";
+            events.push(event);
+            if stopped {
+                break;
+            }
+        }
+        events
+    }
+
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
@@ -293,18 +310,7 @@ fn the_preview_window_opens_on_a_desktop() {
     let x = Xvfb::start();
     let engine = Engine::start_with_env(&config, &["--seconds", "2"], &[("DISPLAY", x.1.as_str())]);
     engine.wait_for("source_started");
-    let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while let Ok(event) = engine
-        .lines
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-    {
-        let stopped = event["kind"] == "stopped";
-        events.push(event);
-        if stopped {
-            break;
-        }
-    }
+    let events = engine.until_stopped(Duration::from_secs(20));
     assert!(
         events
             .last()
@@ -391,18 +397,7 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
         &config,
         &["--source", "clip", "--windows", &windows_arg, "--exit-on-end"],
     );
-    let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while let Ok(event) = engine
-        .lines
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-    {
-        let stopped = event["kind"] == "stopped";
-        events.push(event);
-        if stopped {
-            break;
-        }
-    }
+    let events = engine.until_stopped(Duration::from_secs(30));
     let parts: Vec<_> = events.iter().filter(|e| e["kind"] == "part").collect();
     assert_eq!(parts.len(), 2, "{events:#?}");
     assert_eq!(parts[0]["verdict"], "pass");
@@ -455,18 +450,7 @@ fn the_engine_runs_the_model_on_live_frames() {
         );
     std::fs::write(&config, text).expect("config");
     let engine = Engine::start(&config, &["--source", "clip", "--exit-on-end"]);
-    let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while let Ok(event) = engine
-        .lines
-        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-    {
-        let stopped = event["kind"] == "stopped";
-        events.push(event);
-        if stopped {
-            break;
-        }
-    }
+    let events = engine.until_stopped(Duration::from_secs(60));
     // Every window the network sees becomes a step, a warning or idle; steps must come.
     let steps = events.iter().filter(|e| e["kind"] == "step").count();
     assert!(steps > 5, "{events:#?}");

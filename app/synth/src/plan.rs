@@ -77,14 +77,17 @@ pub fn plan(definition: &Definition, variation: &Variation, seed: u64, parts: u3
     let frames_of = |seconds: f64| ((seconds * f64::from(fps)).round() as u64).max(1);
     let mut segments = Vec::new();
     let mut plans = Vec::new();
-    for number in 1..=parts {
+    let pause = |segments: &mut Vec<Segment>, rng: &mut Rng| {
         push(
-            &mut segments,
+            segments,
             IDLE,
             frames_of(rng.range(timing.between_parts_seconds)),
             None,
             false,
         );
+    };
+    for number in 1..=parts {
+        pause(&mut segments, &mut rng);
         let mut steps = definition.sample_run(&mut |n| rng.below(n));
         let fault = if faulty.contains(&number) {
             apply_fault(definition, variation, &mut steps, &mut rng)
@@ -118,13 +121,7 @@ pub fn plan(definition: &Definition, variation: &Variation, seed: u64, parts: u3
             end_frame: end_of(&segments),
         });
     }
-    push(
-        &mut segments,
-        IDLE,
-        frames_of(rng.range(timing.between_parts_seconds)),
-        None,
-        false,
-    );
+    pause(&mut segments, &mut rng);
     Plan {
         fps,
         frames: end_of(&segments),
