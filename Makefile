@@ -13,7 +13,7 @@ APT_PACKAGES := build-essential pkg-config \
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
-  xvfb xauth
+  xvfb xauth fonts-dejavu-core
 MIN_RUST := 1.95
 
 .PHONY: demo test bench deps toolchain check fmt
