@@ -35,6 +35,8 @@ enum Command {
     Ctl(cmd::ctl::Args),
     /// Generate a clip of the synthetic assembly station, with ground truth.
     Synth(cmd::synth::Args),
+    /// Measure the whole station on generated clips against their ground truth.
+    Eval(cmd::eval::Args),
     CheckConfig {
         /// The station config.
         #[arg(env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(&args),
         Command::Ctl(args) => cmd::ctl::run(&args),
         Command::Synth(args) => cmd::synth::run(&args),
+        Command::Eval(args) => cmd::eval::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

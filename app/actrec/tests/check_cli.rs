@@ -360,3 +360,35 @@ fn a_synthetic_clip_has_its_frames_and_a_perfect_model_reproduces_its_verdicts()
     assert_eq!(verdicts, expected);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn eval_runs_the_station_on_generated_clips_and_reports() {
+    let dir = std::env::temp_dir().join(format!("actrec-eval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out_arg = dir.display().to_string();
+    let out = actrec(&[
+        "eval",
+        "--clips",
+        "1",
+        "--parts-per-clip",
+        "1",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report")).expect("json");
+    assert!(report["windows"].as_u64().is_some_and(|w| w > 20), "{report}");
+    assert_eq!(report["parts"]["total"], 1);
+    assert_eq!(report["confusion"].as_array().map(Vec::len), Some(9));
+    assert!(stdout(&out).contains("| windows | accuracy | macro-F1 |"));
+    // The engine's predictions were recorded as window lines that `actrec check` reads.
+    let predictions = dir.join("seed-20000/predictions.jsonl").display().to_string();
+    let check = actrec(&["check", "--sequence", GOOD_SEQ, "--windows", &predictions]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -3,5 +3,6 @@
 pub mod check;
 pub mod check_config;
 pub mod ctl;
+pub mod eval;
 pub mod run;
 pub mod synth;

@@ -59,6 +59,10 @@ pub struct Args {
     /// Events on stdout: JSON lines, or an operator's readable log.
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
+    /// Also write every window's prediction to FILE (JSON lines, as
+    /// `actrec check --windows` and `actrec run --windows` read them).
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
 }
 
 /// A command on the control socket, one JSON object per line.
@@ -268,6 +272,7 @@ fn engine(
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let ticks = tick(Duration::from_millis(200));
     let split_by_part = config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part);
+    let mut predictions = args.predictions.as_deref().map(PredictionLog::create).transpose()?;
     let mut state = EngineState {
         source: initial,
         frames: 0,
@@ -305,6 +310,9 @@ fn engine(
                 state.frames += 1;
                 if let Some(d) = decisions.as_mut() {
                     for window in d.windows_for(&frame)? {
+                        if let Some(log) = predictions.as_mut() {
+                            log.write(&window)?;
+                        }
                         for event in d.inspector.push(&window) {
                             state.on_station_event(&event, &output, split_by_part);
                             out.station(&event);
@@ -350,6 +358,35 @@ fn engine(
     }
     out.stopped(state.frames, state.display_frames);
     Ok(())
+}
+
+/// Every window's prediction, one JSON line each, flushed as written.
+struct PredictionLog {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl PredictionLog {
+    fn create(path: &Path) -> Result<Self, StartError> {
+        let file = std::fs::File::create(path).map_err(|err| StartError::Path {
+            path: path.to_owned(),
+            message: format!("cannot create: {err}"),
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            file: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn write(&mut self, window: &Window) -> Result<(), StartError> {
+        let line = serde_json::json!({"t": window.t, "label": window.label, "p": window.p});
+        writeln!(self.file, "{line}")
+            .and_then(|()| self.file.flush())
+            .map_err(|err| StartError::Path {
+                path: self.path.clone(),
+                message: format!("cannot write: {err}"),
+            })
+    }
 }
 
 /// Where the engine's events go: JSON lines (the `actrec check` schema for

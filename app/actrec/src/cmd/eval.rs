@@ -1,0 +1,222 @@
+//! `actrec eval`: accuracy of the whole station on generated clips.
+//!
+//! For each seed it renders a clip of the synthetic station (`actrec synth`),
+//! runs the real engine on it in its own process (GStreamer, preprocessing,
+//! the model, decoder and checker), and compares what the engine said with
+//! the clip's ground truth: every window's label (accuracy, macro-F1,
+//! confusion matrix) and every part's verdict (faulty parts passed, good
+//! parts rejected).
+//!
+//! A part counts as passed only when exactly one part closes while it is on
+//! the bench (up to 3 s after its last frame) and that part passes; anything
+//! else (no verdict, a split part, a reject) counts as rejected, as on the line.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use actrec_core::sequence::Definition;
+use actrec_synth::clip::{ClipSpec, make};
+use actrec_synth::variation::Variation;
+use serde::Serialize;
+
+use crate::files::{Failure, file_problem, load_station, read_text};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The station whose model, sequence and decoder settings are evaluated.
+    #[arg(long, default_value = "config/demo/station.toml")]
+    config: PathBuf,
+    /// Variation of the generated clips.
+    #[arg(long, default_value = "config/synth/default.toml")]
+    variation: PathBuf,
+    /// First seed; use seeds never used in training (training uses 1000–1063).
+    #[arg(long, default_value_t = 20_000)]
+    first_seed: u64,
+    /// Clips to generate.
+    #[arg(long, default_value_t = 10)]
+    clips: u32,
+    #[arg(long, default_value_t = 3)]
+    parts_per_clip: u32,
+    #[arg(long, default_value_t = 640)]
+    width: usize,
+    #[arg(long, default_value_t = 360)]
+    height: usize,
+    /// Where clips, predictions and the report go.
+    #[arg(long, default_value = "target/eval")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Parts {
+    total: u32,
+    faulty: u32,
+    /// Faulty parts that passed: must be zero.
+    false_accepts: u32,
+    /// Good parts rejected.
+    false_rejects: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    clips: u32,
+    windows: u64,
+    accuracy: f64,
+    macro_f1: f64,
+    labels: Vec<String>,
+    /// Rows: truth; columns: prediction.
+    confusion: Vec<Vec<u64>>,
+    parts: Parts,
+}
+
+fn fail(path: &Path, message: impl Into<String>) -> Failure {
+    Failure::Input(actrec_core::diag::Problems(vec![file_problem(path, message)]))
+}
+
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let station = load_station(&args.config)?;
+    let config_dir = args.config.parent().unwrap_or(Path::new("."));
+    let variation = Variation::parse(&args.variation.display().to_string(), &read_text(&args.variation)?)?;
+    let definition: &Definition = &station.definition;
+    let labels = station.manifest.labels.clone();
+    let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
+    let mut parts = Parts::default();
+    std::fs::create_dir_all(&args.out).map_err(|e| fail(&args.out, format!("cannot create: {e}")))?;
+    let model_dir = absolute(&station.config.model_dir(config_dir));
+    let sequence = absolute(&station.config.sequence_file(config_dir));
+
+    for k in 0..args.clips {
+        let seed = args.first_seed + u64::from(k);
+        let dir = absolute(&args.out.join(format!("seed-{seed}")));
+        let spec = ClipSpec {
+            seed,
+            parts: args.parts_per_clip,
+            width: args.width,
+            height: args.height,
+            fps: 30,
+            bitrate_kbps: 4000,
+            stride: 30,
+            raw: false,
+            video: true,
+        };
+        let made = make(definition, &variation, &spec, &dir).map_err(|e| fail(&dir, e.to_string()))?;
+        let decoder = &station.config.decoder;
+        let idle: Vec<String> = decoder.idle_labels.iter().map(|l| format!("{l:?}")).collect();
+        let config = format!(
+            "[station]\nid = \"eval\"\ndata_dir = \"data\"\nsource = \"clip\"\n\n[sources.clip.file]\npath = \"clip.mp4\"\npace = \"fast\"\n\n\
+             [model]\ndir = {model:?}\n\n[decoder]\nmin_confidence = {conf}\nmin_windows = {minw}\nidle_labels = [{idle}]\n\n\
+             [sequence]\nfile = {seq:?}\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
+            model = model_dir.display().to_string(),
+            conf = decoder.min_confidence,
+            minw = decoder.min_windows,
+            idle = idle.join(", "),
+            seq = sequence.display().to_string(),
+        );
+        let config_path = dir.join("station.toml");
+        std::fs::write(&config_path, config).map_err(|e| fail(&config_path, format!("cannot write: {e}")))?;
+        let predictions_path = dir.join("predictions.jsonl");
+        let exe = std::env::current_exe().map_err(|e| fail(Path::new("actrec"), e.to_string()))?;
+        let mut child = Command::new(exe)
+            .args(["run", "--exit-on-end", "--config"])
+            .arg(&config_path)
+            .arg("--predictions")
+            .arg(&predictions_path)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| fail(&config_path, format!("cannot start the engine: {e}")))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| fail(&config_path, "no engine output"))?;
+        let events: Vec<serde_json::Value> = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect();
+        let status = child.wait().map_err(|e| fail(&config_path, e.to_string()))?;
+        if !status.success() {
+            return Err(fail(&config_path, format!("the engine failed ({status})")));
+        }
+
+        let truth = made.plan.frame_labels();
+        let predictions = read_text(&predictions_path)?;
+        for line in predictions.lines() {
+            let Ok(window) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let (Some(t), Some(label)) = (window["t"].as_f64(), window["label"].as_str()) else {
+                continue;
+            };
+            let centre = ((t * 30.0).round() as usize + 15).min(truth.len().saturating_sub(1));
+            if let (Some(row), Some(col)) = (
+                labels.iter().position(|l| l == truth[centre]),
+                labels.iter().position(|l| l == label),
+            ) {
+                confusion[row][col] += 1;
+            }
+        }
+        let closed: Vec<(f64, &str)> = events
+            .iter()
+            .filter(|e| e["kind"] == "part")
+            .filter_map(|e| Some((e["t"].as_f64()?, e["verdict"].as_str()?)))
+            .collect();
+        for part in &made.plan.parts {
+            let (from, to) = (part.start_frame as f64 / 30.0, part.end_frame as f64 / 30.0 + 3.0);
+            let verdicts: Vec<&str> = closed
+                .iter()
+                .filter(|(t, _)| (from..=to).contains(t))
+                .map(|(_, v)| *v)
+                .collect();
+            let passed = verdicts == ["pass"];
+            let faulty = part.expected.verdict != actrec_core::event::Verdict::Pass;
+            parts.total += 1;
+            parts.faulty += u32::from(faulty);
+            parts.false_accepts += u32::from(faulty && passed);
+            parts.false_rejects += u32::from(!faulty && !passed);
+        }
+        println!("seed {seed}: {} parts checked", made.plan.parts.len());
+    }
+
+    let windows: u64 = confusion.iter().flatten().sum();
+    let right: u64 = (0..labels.len()).map(|k| confusion[k][k]).sum();
+    let f1: Vec<f64> = (0..labels.len())
+        .map(|k| {
+            let tp = confusion[k][k] as f64;
+            let predicted: u64 = confusion.iter().map(|row| row[k]).sum();
+            let actual: u64 = confusion[k].iter().sum();
+            let (p, r) = (tp / (predicted.max(1) as f64), tp / (actual.max(1) as f64));
+            if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        })
+        .collect();
+    let report = Report {
+        clips: args.clips,
+        windows,
+        accuracy: right as f64 / windows.max(1) as f64,
+        macro_f1: f1.iter().sum::<f64>() / f1.len().max(1) as f64,
+        labels,
+        confusion,
+        parts,
+    };
+    let path = args.out.join("report.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::Output(e.into()))?;
+    std::fs::write(&path, json).map_err(|e| fail(&path, format!("cannot write: {e}")))?;
+    println!("| windows | accuracy | macro-F1 | parts | faulty | faulty passed | good rejected |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {:.3} | {:.3} | {} | {} | {} | {} |",
+        report.windows,
+        report.accuracy,
+        report.macro_f1,
+        report.parts.total,
+        report.parts.faulty,
+        report.parts.false_accepts,
+        report.parts.false_rejects
+    );
+    println!("report: {}", path.display());
+    Ok(())
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
