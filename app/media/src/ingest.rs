@@ -31,9 +31,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use crate::MediaError;
 use crate::describe::{self, DISPLAY_SINK, Fragments, FrameSizes, MODEL_SINK};
 use crate::event::{Branch, MediaEvent};
+use crate::{MediaError, error_text, lock};
 
 /// A frame for the model: RGB, square, at the model's resolution.
 #[derive(Debug, Clone)]
@@ -456,8 +456,7 @@ impl Supervisor {
                 match message.view() {
                     MessageView::Error(err) => {
                         let debug = err.debug().map(|d| format!(" ({d})")).unwrap_or_default();
-                        let origin = message.src().map(|s| format!("{}: ", s.name())).unwrap_or_default();
-                        return self.fail(name, live, format!("{origin}{}{debug}", err.error()));
+                        return self.fail(name, live, format!("{}{debug}", error_text(&message, err)));
                     }
                     MessageView::Warning(w) => tracing::warn!(source = %name, warning = %w.error(), "source warning"),
                     MessageView::Eos(_) if looping => {
@@ -599,16 +598,10 @@ fn bus_error(pipeline: &gst::Pipeline) -> Option<String> {
     let bus = pipeline.bus()?;
     while let Some(message) = bus.pop() {
         if let gst::MessageView::Error(err) = message.view() {
-            let origin = message.src().map(|s| format!("{}: ", s.name())).unwrap_or_default();
-            return Some(format!("{origin}{}", err.error()));
+            return Some(error_text(&message, err));
         }
     }
     None
-}
-
-/// Locks a mutex, carrying on with the data if a callback panicked while holding it.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod output;
 
 pub use gstreamer as gst;
+use gstreamer::prelude::*;
 
 /// Initialises GStreamer once per process.
 pub fn init() -> Result<(), MediaError> {
@@ -29,4 +30,15 @@ pub enum MediaError {
     Build { description: String, message: String },
     #[error("output: {0}")]
     Output(String),
+}
+
+/// Locks a mutex, carrying on with the data if a callback panicked while holding it.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// An error message as "element: error", naming the element that posted it.
+pub(crate) fn error_text(message: &gst::Message, err: &gst::message::Error) -> String {
+    let origin = message.src().map(|s| format!("{}: ", s.name())).unwrap_or_default();
+    format!("{origin}{}", err.error())
 }

@@ -24,10 +24,10 @@ use gstreamer_rtsp_server::prelude::*;
 
 use actrec_shmring::{Geometry, RingWriter};
 
-use crate::MediaError;
 use crate::describe::{self, ANNOTATED_SRC, EVIDENCE_SINK, Fragments, FrameSizes, OutputPlan, RECORDER};
 use crate::event::MediaEvent;
 use crate::ingest::DisplayFrame;
+use crate::{MediaError, error_text, lock};
 
 /// Evidence clips of rejected parts.
 #[derive(Debug, Clone, PartialEq)]
@@ -386,8 +386,7 @@ fn watch_bus(bus: &gst::Bus, events: &Sender<MediaEvent>, eos: &Sender<()>, stop
                 let _ = eos.try_send(());
             }
             MessageView::Error(err) => {
-                let origin = message.src().map(|s| format!("{}: ", s.name())).unwrap_or_default();
-                let text = format!("{origin}{}", err.error());
+                let text = error_text(&message, err);
                 tracing::error!(error = %text, "output failed");
                 let _ = events.send(MediaEvent::OutputError { message: text });
             }
@@ -517,10 +516,6 @@ fn unix_stamp() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
