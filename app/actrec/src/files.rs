@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use actrec_core::config::StationConfig;
+use actrec_core::decode::Window;
 use actrec_core::diag::{Problem, Problems};
 use actrec_core::manifest::{MANIFEST_FILE, Manifest};
 use actrec_core::sequence::Definition;
+use actrec_core::windows::WindowReader;
 
 /// Why a command stopped.
 #[derive(Debug, thiserror::Error)]
@@ -104,4 +106,17 @@ pub fn load_station(path: &Path) -> Result<Station, Problems> {
 pub fn load_manifest(model_dir: &Path) -> Result<Manifest, Problems> {
     let path: PathBuf = model_dir.join(MANIFEST_FILE);
     Manifest::parse(&path.display().to_string(), &read_text(&path)?)
+}
+
+/// Window predictions from a JSON-lines file, all of them or the first problem.
+pub fn read_windows(path: &Path) -> Result<Vec<Window>, Problems> {
+    let text = read_text(path)?;
+    let mut reader = WindowReader::new(&path.display().to_string());
+    let mut windows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(window) = reader.line(i + 1, line).map_err(|p| Problems(vec![p]))? {
+            windows.push(window);
+        }
+    }
+    Ok(windows)
 }

@@ -25,10 +25,6 @@ enum Command {
     /// and writes warnings, checked steps and part verdicts. Exits 0 when the
     /// input was read, whatever the verdicts; 2 on malformed input.
     Check(cmd::check::Args),
-    /// Validate a station config and the model and sequence it names.
-    ///
-    /// Prints every problem as file:line:column: field: reason and exits 2 if
-    /// there is any.
     /// Run the station engine.
     Run(cmd::run::Args),
     /// Send a command to a running engine.
@@ -37,6 +33,10 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Measure the whole station on generated clips against their ground truth.
     Eval(cmd::eval::Args),
+    /// Validate a station config and the model and sequence it names.
+    ///
+    /// Prints every problem as file:line:column: field: reason and exits 2 if
+    /// there is any.
     CheckConfig {
         /// The station config.
         #[arg(env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]

@@ -7,6 +7,12 @@
 //! confusion matrix) and every part's verdict (faulty parts passed, good
 //! parts rejected).
 //!
+//! `--rescore` skips the rendering and the engine and runs the decoder and
+//! checker (the same code the engine runs) in this process on the
+//! predictions an earlier run recorded, so that decoder settings can be
+//! swept in seconds: `--min-windows`, `--min-confidence` override the
+//! station's.
+//!
 //! A part counts as passed only when exactly one part closes while it is on
 //! the bench (up to 3 s after its last frame) and that part passes; anything
 //! else (no verdict, a split part, a reject) counts as rejected, as on the line.
@@ -15,12 +21,15 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use actrec_core::inspect::Inspector;
 use actrec_core::sequence::Definition;
 use actrec_synth::clip::{ClipSpec, make};
+use actrec_synth::plan::plan;
 use actrec_synth::variation::Variation;
 use serde::Serialize;
 
-use crate::files::{Failure, file_problem, load_station, read_text};
+use crate::files::{Failure, Station, file_problem, load_station, read_text, read_windows};
+use crate::report::Record;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,6 +54,16 @@ pub struct Args {
     /// Where clips, predictions and the report go.
     #[arg(long, default_value = "target/eval")]
     out: PathBuf,
+    /// Decide again from the predictions recorded in OUT by an earlier run,
+    /// without rendering or running the engine.
+    #[arg(long)]
+    rescore: bool,
+    /// Override the station's `[decoder] min_windows`.
+    #[arg(long)]
+    min_windows: Option<u32>,
+    /// Override the station's `[decoder] min_confidence`.
+    #[arg(long)]
+    min_confidence: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -74,7 +93,13 @@ fn fail(path: &Path, message: impl Into<String>) -> Failure {
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let station = load_station(&args.config)?;
+    let mut station = load_station(&args.config)?;
+    let decoder = &mut station.config.decoder;
+    decoder.min_windows = args.min_windows.unwrap_or(decoder.min_windows);
+    decoder.min_confidence = args.min_confidence.unwrap_or(decoder.min_confidence);
+    if let Some((field, message)) = decoder.problems().into_iter().next() {
+        return Err(fail(&args.config, format!("decoder.{field}: {message}")));
+    }
     let config_dir = args.config.parent().unwrap_or(Path::new("."));
     let variation = Variation::parse(&args.variation.display().to_string(), &read_text(&args.variation)?)?;
     let definition: &Definition = &station.definition;
@@ -82,8 +107,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
     let mut parts = Parts::default();
     std::fs::create_dir_all(&args.out).map_err(|e| fail(&args.out, format!("cannot create: {e}")))?;
-    let model_dir = absolute(&station.config.model_dir(config_dir));
-    let sequence = absolute(&station.config.sequence_file(config_dir));
+    let paths = EnginePaths {
+        model_dir: absolute(&station.config.model_dir(config_dir)),
+        sequence: absolute(&station.config.sequence_file(config_dir)),
+    };
 
     for k in 0..args.clips {
         let seed = args.first_seed + u64::from(k);
@@ -99,47 +126,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             raw: false,
             video: true,
         };
-        let made = make(definition, &variation, &spec, &dir).map_err(|e| fail(&dir, e.to_string()))?;
-        let decoder = &station.config.decoder;
-        let idle: Vec<String> = decoder.idle_labels.iter().map(|l| format!("{l:?}")).collect();
-        let config = format!(
-            "[station]\nid = \"eval\"\ndata_dir = \"data\"\nsource = \"clip\"\n\n[sources.clip.file]\npath = \"clip.mp4\"\npace = \"fast\"\n\n\
-             [model]\ndir = {model:?}\n\n[decoder]\nmin_confidence = {conf}\nmin_windows = {minw}\nidle_labels = [{idle}]\n\n\
-             [sequence]\nfile = {seq:?}\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
-            model = model_dir.display().to_string(),
-            conf = decoder.min_confidence,
-            minw = decoder.min_windows,
-            idle = idle.join(", "),
-            seq = sequence.display().to_string(),
-        );
-        let config_path = dir.join("station.toml");
-        std::fs::write(&config_path, config).map_err(|e| fail(&config_path, format!("cannot write: {e}")))?;
         let predictions_path = dir.join("predictions.jsonl");
-        let exe = std::env::current_exe().map_err(|e| fail(Path::new("actrec"), e.to_string()))?;
-        let mut child = Command::new(exe)
-            .args(["run", "--exit-on-end", "--config"])
-            .arg(&config_path)
-            .arg("--predictions")
-            .arg(&predictions_path)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| fail(&config_path, format!("cannot start the engine: {e}")))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| fail(&config_path, "no engine output"))?;
-        let events: Vec<serde_json::Value> = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter_map(|l| serde_json::from_str(&l).ok())
-            .collect();
-        let status = child.wait().map_err(|e| fail(&config_path, e.to_string()))?;
-        if !status.success() {
-            return Err(fail(&config_path, format!("the engine failed ({status})")));
-        }
-
-        let truth = made.plan.frame_labels();
+        let (plan, events) = if args.rescore {
+            let plan = plan(definition, &variation, seed, args.parts_per_clip, spec.fps);
+            let events = decide_again(&station, &predictions_path)?;
+            (plan, events)
+        } else {
+            let made = make(definition, &variation, &spec, &dir).map_err(|e| fail(&dir, e.to_string()))?;
+            (made.plan, run_engine(&station, &paths, &dir)?)
+        };
+        let truth = plan.frame_labels();
         let predictions = read_text(&predictions_path)?;
         for line in predictions.lines() {
             let Ok(window) = serde_json::from_str::<serde_json::Value>(line) else {
@@ -161,7 +157,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             .filter(|e| e["kind"] == "part")
             .filter_map(|e| Some((e["t"].as_f64()?, e["verdict"].as_str()?)))
             .collect();
-        for part in &made.plan.parts {
+        for part in &plan.parts {
             let (from, to) = (part.start_frame as f64 / 30.0, part.end_frame as f64 / 30.0 + 3.0);
             let verdicts: Vec<&str> = closed
                 .iter()
@@ -175,7 +171,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             parts.false_accepts += u32::from(faulty && passed);
             parts.false_rejects += u32::from(!faulty && !passed);
         }
-        println!("seed {seed}: {} parts checked", made.plan.parts.len());
+        println!("seed {seed}: {} parts checked", plan.parts.len());
     }
 
     let windows: u64 = confusion.iter().flatten().sum();
@@ -215,6 +211,70 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     );
     println!("report: {}", path.display());
     Ok(())
+}
+
+/// What the engine's generated config names, as absolute paths.
+struct EnginePaths {
+    model_dir: PathBuf,
+    sequence: PathBuf,
+}
+
+/// Runs the engine on `dir/clip.mp4` in its own process; returns its events.
+fn run_engine(station: &Station, paths: &EnginePaths, dir: &Path) -> Result<Vec<serde_json::Value>, Failure> {
+    let EnginePaths { model_dir, sequence } = paths;
+    let predictions_path = dir.join("predictions.jsonl");
+    let decoder = &station.config.decoder;
+    let idle: Vec<String> = decoder.idle_labels.iter().map(|l| format!("{l:?}")).collect();
+    let config = format!(
+        "[station]\nid = \"eval\"\ndata_dir = \"data\"\nsource = \"clip\"\n\n[sources.clip.file]\npath = \"clip.mp4\"\npace = \"fast\"\n\n\
+         [model]\ndir = {model:?}\n\n[decoder]\nmin_confidence = {conf}\nmin_windows = {minw}\nidle_labels = [{idle}]\n\n\
+         [sequence]\nfile = {seq:?}\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
+        model = model_dir.display().to_string(),
+        conf = decoder.min_confidence,
+        minw = decoder.min_windows,
+        idle = idle.join(", "),
+        seq = sequence.display().to_string(),
+    );
+    let config_path = dir.join("station.toml");
+    std::fs::write(&config_path, config).map_err(|e| fail(&config_path, format!("cannot write: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| fail(Path::new("actrec"), e.to_string()))?;
+    let mut child = Command::new(exe)
+        .args(["run", "--exit-on-end", "--config"])
+        .arg(&config_path)
+        .arg("--predictions")
+        .arg(predictions_path)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(&config_path, format!("cannot start the engine: {e}")))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| fail(&config_path, "no engine output"))?;
+    let events: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect();
+    let status = child.wait().map_err(|e| fail(&config_path, e.to_string()))?;
+    if !status.success() {
+        return Err(fail(&config_path, format!("the engine failed ({status})")));
+    }
+    Ok(events)
+}
+
+/// The decoder and checker, in this process, on recorded predictions.
+fn decide_again(station: &Station, predictions_path: &Path) -> Result<Vec<serde_json::Value>, Failure> {
+    let mut inspector = Inspector::new(station.config.decoder.clone(), &station.definition);
+    let mut events = Vec::new();
+    for window in read_windows(predictions_path)? {
+        events.extend(inspector.push(&window));
+    }
+    events.extend(inspector.finish());
+    events
+        .iter()
+        .map(|event| serde_json::to_value(Record::from(event)).map_err(|e| Failure::Output(e.into())))
+        .collect()
 }
 
 fn absolute(path: &Path) -> PathBuf {

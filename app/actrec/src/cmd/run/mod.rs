@@ -1,37 +1,40 @@
 //! `actrec run`: the station engine.
 //!
-//! source → (preprocess → infer, from the demo-model work on) → decode steps →
-//! sequence → {actuators, audit, outputs, panel}. Today it runs the media
-//! layer: frames flow from the configured source to the model branch and to
-//! the annotated outputs, loss and recovery are reported, and the source can
-//! be switched at run time through the control socket. Events are written to
-//! stdout as JSON lines; logs go to stderr.
+//! source → preprocess → infer (the model branch, its own thread: `model.rs`)
+//! → decode steps → sequence (the main loop, here) → {outputs: overlay,
+//! recordings, clips, stream, panel ring}. Loss and recovery are reported,
+//! and the source can be switched at run time through the control socket
+//! (`control.rs`). Events are written to stdout as JSON lines; logs go to
+//! stderr.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
+mod control;
+mod model;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-use std::collections::VecDeque;
 
 use actrec_core::config::{Mp4Split, Outputs, StationConfig, StreamOutput};
 use actrec_core::decode::Window;
-use actrec_core::diag::Problems;
 use actrec_core::event::{Event, StepStatus, Verdict};
 use actrec_core::inspect::Inspector;
-use actrec_core::windows::WindowReader;
 use actrec_infer::{Classifier, InferenceBackend, TractBackend};
 use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
 use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Standing};
-use actrec_preprocess::{ModelFrame, Windower};
-use crossbeam_channel::{Receiver, Sender, bounded, select, tick};
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use actrec_preprocess::Windower;
+use crossbeam_channel::{bounded, select, tick};
+use serde::Serialize;
+
+pub use control::ControlReply;
+use control::{ControlCall, ControlRequest, ControlSocket};
+use model::{ModelBranch, Prediction, Predictions};
 
 use crate::Format;
-use crate::files::{Failure, load_station, read_text};
+use crate::files::{Failure, load_station, read_windows};
 use crate::report::{self, Record};
 
 #[derive(clap::Args)]
@@ -65,27 +68,6 @@ pub struct Args {
     predictions: Option<PathBuf>,
 }
 
-/// A command on the control socket, one JSON object per line.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ControlRequest {
-    SwitchSource { source: String },
-    Status,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ControlReply {
-    pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub frames: Option<u64>,
-}
-
-type ControlCall = (ControlRequest, Sender<ControlReply>);
-
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -117,94 +99,26 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
         None => Predictions::None,
     };
-    let decisions = match predictions {
+    let inspector = match predictions {
         Predictions::None => None,
-        predictions => Some(Decisions {
-            inspector: Inspector::new(station.config.decoder.clone(), &station.definition),
-            predictions,
-        }),
+        _ => Some(Inspector::new(station.config.decoder.clone(), &station.definition)),
     };
-    engine(args, &station.config, station.manifest.input.size, decisions).map_err(Failure::Start)
-}
-
-/// Where per-window predictions come from.
-enum Predictions {
-    None,
-    /// Recorded predictions, replayed by station time.
-    Replay(VecDeque<Window>),
-    /// The model, on the frames as they come.
-    Live {
-        windower: Windower,
-        classifier: Classifier,
-    },
-}
-
-/// Predictions and the inspector they feed.
-struct Decisions {
-    inspector: Inspector,
-    predictions: Predictions,
-}
-
-impl Decisions {
-    /// The predictions a model frame completes.
-    fn windows_for(&mut self, frame: &actrec_media::ingest::Frame) -> Result<Vec<Window>, StartError> {
-        match &mut self.predictions {
-            Predictions::None => Ok(Vec::new()),
-            Predictions::Replay(windows) => {
-                let mut due = Vec::new();
-                while windows.front().is_some_and(|w| w.t <= frame.t) {
-                    due.extend(windows.pop_front());
-                }
-                Ok(due)
-            }
-            Predictions::Live { windower, classifier } => {
-                let map = frame
-                    .buffer
-                    .map_readable()
-                    .map_err(|e| StartError::Inference(e.to_string()))?;
-                let clips = windower
-                    .push(ModelFrame {
-                        t: frame.t,
-                        rgb: Arc::from(map.as_slice()),
-                    })
-                    .map_err(|e| StartError::Inference(e.to_string()))?;
-                clips
-                    .iter()
-                    .map(|clip| {
-                        classifier
-                            .classify(clip)
-                            .map_err(|e| StartError::Inference(e.to_string()))
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    /// Frames from a new source never share a window with the old one's.
-    fn source_changed(&mut self) {
-        if let Predictions::Live { windower, .. } = &mut self.predictions {
-            windower.reset();
-        }
-    }
-}
-
-fn read_windows(path: &Path) -> Result<Vec<Window>, Problems> {
-    let text = read_text(path)?;
-    let mut reader = WindowReader::new(&path.display().to_string());
-    let mut windows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(window) = reader.line(i + 1, line).map_err(|p| Problems(vec![p]))? {
-            windows.push(window);
-        }
-    }
-    Ok(windows)
+    engine(
+        args,
+        &station.config,
+        station.manifest.input.size,
+        predictions,
+        inspector,
+    )
+    .map_err(Failure::Start)
 }
 
 fn engine(
     args: &Args,
     config: &StationConfig,
     model_size: u32,
-    mut decisions: Option<Decisions>,
+    predictions: Predictions,
+    mut inspector: Option<Inspector>,
 ) -> Result<(), StartError> {
     actrec_media::init()?;
     let config_dir = args.config.parent().unwrap_or(Path::new("."));
@@ -249,6 +163,10 @@ fn engine(
         },
         events_tx,
     )?;
+    let mut model = ModelBranch::start(ingest.frames.clone(), predictions).map_err(|err| StartError::Path {
+        path: "model thread".into(),
+        message: err.to_string(),
+    })?;
 
     let (control_tx, control) = bounded::<ControlCall>(8);
     let _control = args
@@ -271,18 +189,18 @@ fn engine(
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let ticks = tick(Duration::from_millis(200));
-    let split_by_part = config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part);
-    let mut predictions = args.predictions.as_deref().map(PredictionLog::create).transpose()?;
+    let mut predictions_log = args.predictions.as_deref().map(PredictionLog::create).transpose()?;
     let mut state = EngineState {
         source: initial,
-        frames: 0,
+        frames: Arc::clone(&model.frames),
+        split_by_part: config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part),
         display_frames: 0,
         lost: false,
         annotation: Annotation::default(),
         part: None,
     };
-    if let Some(d) = &decisions {
-        state.annotation.expected_next = d.inspector.expected_next();
+    if let Some(inspector) = &inspector {
+        state.annotation.expected_next = inspector.expected_next();
     }
     output.annotate(&state.annotation());
     let out = EventOut {
@@ -295,9 +213,6 @@ fn engine(
         select! {
             recv(events) -> event => {
                 let Ok(event) = event else { break };
-                if let (Some(d), MediaEvent::SourceStarted { .. }) = (decisions.as_mut(), &event) {
-                    d.source_changed();
-                }
                 state.on_media_event(&event);
                 output.annotate(&state.annotation());
                 out.media(&event);
@@ -305,22 +220,9 @@ fn engine(
                     break;
                 }
             }
-            recv(ingest.frames) -> frame => {
-                let Ok(frame) = frame else { continue };
-                state.frames += 1;
-                if let Some(d) = decisions.as_mut() {
-                    for window in d.windows_for(&frame)? {
-                        if let Some(log) = predictions.as_mut() {
-                            log.write(&window)?;
-                        }
-                        for event in d.inspector.push(&window) {
-                            state.on_station_event(&event, &output, split_by_part);
-                            out.station(&event);
-                        }
-                        state.annotation.expected_next = d.inspector.expected_next();
-                    }
-                    output.annotate(&state.annotation());
-                }
+            recv(model.predictions) -> prediction => {
+                let Ok(prediction) = prediction else { continue };
+                state.on_prediction(prediction, inspector.as_mut(), &output, &out, predictions_log.as_mut())?;
             }
             recv(ingest.display) -> frame => {
                 if let Ok(frame) = frame {
@@ -345,9 +247,12 @@ fn engine(
         }
     }
     drop(ingest);
-    if let Some(d) = decisions.as_mut() {
-        for event in d.inspector.finish() {
-            state.on_station_event(&event, &output, split_by_part);
+    for prediction in model.finish() {
+        state.on_prediction(prediction, inspector.as_mut(), &output, &out, predictions_log.as_mut())?;
+    }
+    if let Some(inspector) = inspector.as_mut() {
+        for event in inspector.finish() {
+            state.on_station_event(&event, &output);
             out.station(&event);
         }
     }
@@ -356,7 +261,7 @@ fn engine(
     for event in events.try_iter() {
         out.media(&event);
     }
-    out.stopped(state.frames, state.display_frames);
+    out.stopped(state.frames.load(Ordering::Relaxed), state.display_frames);
     Ok(())
 }
 
@@ -457,7 +362,10 @@ fn media_text(event: &MediaEvent) -> String {
 
 struct EngineState {
     source: String,
-    frames: u64,
+    /// Model frames taken from the ingest.
+    frames: Arc<AtomicU64>,
+    /// Each part gets its own recording.
+    split_by_part: bool,
     display_frames: u64,
     lost: bool,
     /// What the decisions say, burned into the video.
@@ -466,6 +374,31 @@ struct EngineState {
 }
 
 impl EngineState {
+    /// A window's prediction goes through the decoder and checker; its events
+    /// drive the overlay, recordings and clips.
+    fn on_prediction(
+        &mut self,
+        prediction: Prediction,
+        inspector: Option<&mut Inspector>,
+        output: &Output,
+        out: &EventOut,
+        log: Option<&mut PredictionLog>,
+    ) -> Result<(), StartError> {
+        let window = prediction.map_err(StartError::Inference)?;
+        if let Some(log) = log {
+            log.write(&window)?;
+        }
+        if let Some(inspector) = inspector {
+            for event in inspector.push(&window) {
+                self.on_station_event(&event, output);
+                out.station(&event);
+            }
+            self.annotation.expected_next = inspector.expected_next();
+        }
+        output.annotate(&self.annotation());
+        Ok(())
+    }
+
     fn on_media_event(&mut self, event: &MediaEvent) {
         match event {
             MediaEvent::SourceLost { .. } => self.lost = true,
@@ -479,7 +412,7 @@ impl EngineState {
     }
 
     /// Station events drive the overlay, the recording splits and the clips.
-    fn on_station_event(&mut self, event: &Event, output: &Output, split_by_part: bool) {
+    fn on_station_event(&mut self, event: &Event, output: &Output) {
         match event {
             Event::Warning(w) => self.annotation.label = Some((w.label.clone(), w.p)),
             Event::Step(step) => {
@@ -498,7 +431,7 @@ impl EngineState {
                     Verdict::Incomplete => ("INCOMPLETE", Standing::Warning),
                 };
                 self.annotation.verdict = Some((format!("{text} #{}", part.part), standing));
-                if split_by_part {
+                if self.split_by_part {
                     output.split_recording();
                 }
                 if part.verdict == Verdict::Reject
@@ -538,7 +471,7 @@ impl EngineState {
                 ok: true,
                 error: None,
                 source: Some(self.source.clone()),
-                frames: Some(self.frames),
+                frames: Some(self.frames.load(Ordering::Relaxed)),
             },
         }
     }
@@ -629,75 +562,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// The control socket: one JSON request per line, one JSON reply per line.
-struct ControlSocket {
-    path: PathBuf,
-}
-
-impl ControlSocket {
-    fn bind(path: &Path, calls: Sender<ControlCall>) -> Result<Self, StartError> {
-        // A socket left by a killed engine would block the bind.
-        if path.exists() && UnixStream::connect(path).is_err() {
-            let _ = std::fs::remove_file(path);
-        }
-        let listener = UnixListener::bind(path).map_err(|err| StartError::Path {
-            path: path.to_owned(),
-            message: format!("cannot listen: {err}"),
-        })?;
-        std::thread::Builder::new()
-            .name("control".into())
-            .spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    let calls = calls.clone();
-                    std::thread::spawn(move || serve_control(stream, &calls));
-                }
-            })
-            .map_err(|err| StartError::Path {
-                path: path.to_owned(),
-                message: err.to_string(),
-            })?;
-        Ok(Self { path: path.to_owned() })
-    }
-}
-
-impl Drop for ControlSocket {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn serve_control(stream: UnixStream, calls: &Sender<ControlCall>) {
-    let Ok(mut writer) = stream.try_clone() else { return };
-    for line in BufReader::new(stream).lines().map_while(Result::ok) {
-        let reply = match serde_json::from_str::<ControlRequest>(&line) {
-            Ok(request) => {
-                let (tx, rx): (Sender<ControlReply>, Receiver<ControlReply>) = bounded(1);
-                if calls.send((request, tx)).is_err() {
-                    return;
-                }
-                rx.recv_timeout(Duration::from_secs(5)).unwrap_or(ControlReply {
-                    ok: false,
-                    error: Some("the engine did not answer".into()),
-                    source: None,
-                    frames: None,
-                })
-            }
-            Err(err) => ControlReply {
-                ok: false,
-                error: Some(format!("bad request: {err}")),
-                source: None,
-                frames: None,
-            },
-        };
-        let Ok(text) = serde_json::to_string(&reply) else {
-            return;
-        };
-        if writeln!(writer, "{text}").is_err() {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]

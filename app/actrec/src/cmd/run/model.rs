@@ -1,0 +1,126 @@
+//! The model branch of the engine, on its own thread: model frames →
+//! windows → predictions.
+//!
+//! Inference takes milliseconds per window; on the engine's main loop it
+//! would hold up the display frames, the control socket and the signals.
+//! Here it consumes the ingest's model frames directly, so a file source is
+//! paced by inference (the ingest waits for a file, and drops counted frames
+//! of a live source), and the main loop only receives finished predictions.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use actrec_core::decode::Window;
+use actrec_infer::Classifier;
+use actrec_media::ingest::Frame;
+use actrec_preprocess::{ModelFrame, Windower};
+use crossbeam_channel::{Receiver, bounded};
+
+/// Where per-window predictions come from.
+pub enum Predictions {
+    /// No model: frames are only counted.
+    None,
+    /// Recorded predictions, replayed by station time.
+    Replay(VecDeque<Window>),
+    /// The model, on the frames as they come.
+    Live { windower: Windower, classifier: Classifier },
+}
+
+impl Predictions {
+    /// The predictions a model frame completes.
+    fn windows_for(&mut self, frame: &Frame) -> Result<Vec<Window>, String> {
+        match self {
+            Predictions::None => Ok(Vec::new()),
+            Predictions::Replay(windows) => {
+                let mut due = Vec::new();
+                while windows.front().is_some_and(|w| w.t <= frame.t) {
+                    due.extend(windows.pop_front());
+                }
+                Ok(due)
+            }
+            Predictions::Live { windower, classifier } => {
+                let map = frame.buffer.map_readable().map_err(|e| e.to_string())?;
+                let clips = windower
+                    .push(ModelFrame {
+                        t: frame.t,
+                        rgb: Arc::from(map.as_slice()),
+                    })
+                    .map_err(|e| e.to_string())?;
+                clips
+                    .iter()
+                    .map(|clip| classifier.classify(clip).map_err(|e| e.to_string()))
+                    .collect()
+            }
+        }
+    }
+
+    /// Frames from a new source never share a window with the old one's.
+    fn source_changed(&mut self) {
+        if let Predictions::Live { windower, .. } = self {
+            windower.reset();
+        }
+    }
+}
+
+/// What the model branch sends to the main loop.
+pub type Prediction = Result<Window, String>;
+
+/// The running model branch.
+pub struct ModelBranch {
+    pub predictions: Receiver<Prediction>,
+    /// Model frames taken from the ingest, for the status reply.
+    pub frames: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ModelBranch {
+    /// Starts consuming `frames`. The branch ends when the ingest drops its
+    /// senders (after the last frame), or after the first inference error.
+    pub fn start(frames: Receiver<Frame>, mut predictions: Predictions) -> std::io::Result<Self> {
+        // Small: the main loop takes predictions as they come; a full queue
+        // only means the main loop is busy for a moment, and then inference waits.
+        let (tx, rx) = bounded::<Prediction>(64);
+        let counter = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&counter);
+        let thread = std::thread::Builder::new().name("model".into()).spawn(move || {
+            let mut source: Option<Arc<str>> = None;
+            for frame in frames {
+                count.fetch_add(1, Ordering::Relaxed);
+                if source.as_ref().is_some_and(|s| *s != frame.source) {
+                    predictions.source_changed();
+                }
+                source = Some(Arc::clone(&frame.source));
+                match predictions.windows_for(&frame) {
+                    Ok(windows) => {
+                        for window in windows {
+                            if tx.send(Ok(window)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        let _ = tx.send(Err(format!("at t={:.3} s of source {}: {err}", frame.t, frame.source)));
+                        return;
+                    }
+                }
+            }
+        })?;
+        Ok(Self {
+            predictions: rx,
+            frames: counter,
+            thread: Some(thread),
+        })
+    }
+
+    /// The predictions of the last frames, once the branch ends; stop the ingest first.
+    pub fn finish(&mut self) -> Vec<Prediction> {
+        // The queue disconnects when the thread ends, which it does once the ingest's senders are gone.
+        let rest = self.predictions.iter().collect();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        rest
+    }
+}
