@@ -16,9 +16,18 @@ APT_PACKAGES := build-essential pkg-config \
   xvfb xauth fonts-dejavu-core
 MIN_RUST := 1.95
 
-.PHONY: demo test bench deps toolchain check fmt
+# ONNX Runtime for the `onnxruntime` inference backend: the shared library
+# inside the onnxruntime wheel on PyPI (x86-64), checked by hash and opened at
+# run time; nothing is linked at build time.
+ORT_VERSION := 1.32.0
+ORT_WHEEL := onnxruntime-$(ORT_VERSION)-cp311-cp311-manylinux_2_28_x86_64.whl
+ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
+ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
+export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-deps: toolchain
+.PHONY: demo test bench deps toolchain onnxruntime check fmt
+
+deps: toolchain onnxruntime
 	@missing=$$(for p in $(APT_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || echo "$$p"; \
 	  done); \
@@ -27,6 +36,19 @@ deps: toolchain
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
+
+onnxruntime: $(ORT_DYLIB_PATH)
+$(ORT_DYLIB_PATH):
+	@python3 -m pip --version >/dev/null 2>&1 || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq python3-pip; }
+	mkdir -p $(ORT_DIR)
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+	  --platform manylinux_2_28_x86_64 -d $(ORT_DIR) onnxruntime==$(ORT_VERSION)
+	echo "$(ORT_SHA256)  $(ORT_DIR)/$(ORT_WHEEL)" | sha256sum -c --quiet
+	python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("onnxruntime/capi/libonnxruntime.so.$(ORT_VERSION)"))' \
+	  $(ORT_DIR)/$(ORT_WHEEL) $@.part
+	mv $@.part $@
 
 toolchain:
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust $(MIN_RUST) or newer (rustup)"; exit 1; }

@@ -210,6 +210,53 @@ pub enum V4l2Format {
 pub struct ModelRef {
     /// Directory holding `manifest.toml` and the network.
     pub dir: PathBuf,
+    /// Which runtime runs the network. Default `auto`.
+    #[serde(default)]
+    pub backend: ModelBackend,
+    /// CPU threads for inference. Default 1: on a 2-core station the other
+    /// core decodes video.
+    #[serde(default = "default_threads")]
+    pub threads: u32,
+    /// `libonnxruntime.so.1.*` for the `onnxruntime` backend; default
+    /// `$ORT_DYLIB_PATH`, else the loader's search path.
+    #[serde(default)]
+    pub onnxruntime_library: Option<PathBuf>,
+}
+
+fn default_threads() -> u32 {
+    1
+}
+
+/// The runtimes a station can run its network on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelBackend {
+    /// The fastest that loads: ONNX Runtime, else tract; the engine says why
+    /// it fell back.
+    #[default]
+    Auto,
+    /// tract: pure Rust, always built.
+    Tract,
+    /// ONNX Runtime, opened at run time (cargo feature `onnxruntime`).
+    Onnxruntime,
+}
+
+/// What an inference backend needs besides the model, with paths resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferenceSettings {
+    pub backend: ModelBackend,
+    pub threads: u32,
+    pub onnxruntime_library: Option<PathBuf>,
+}
+
+impl Default for InferenceSettings {
+    fn default() -> Self {
+        Self {
+            backend: ModelBackend::Auto,
+            threads: default_threads(),
+            onnxruntime_library: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -393,10 +440,23 @@ impl StationConfig {
                 report.at(format!("decoder.{field}"), message);
             }
         }
-        if let Some(model) = &model
-            && model.dir.as_os_str().is_empty()
-        {
-            report.at("model.dir", "dir is empty");
+        if let Some(model) = &model {
+            if model.dir.as_os_str().is_empty() {
+                report.at("model.dir", "dir is empty");
+            }
+            if !(1..=64).contains(&model.threads) {
+                report.at(
+                    "model.threads",
+                    format!("threads = {} must be from 1 to 64", model.threads),
+                );
+            }
+            if model
+                .onnxruntime_library
+                .as_ref()
+                .is_some_and(|p| p.as_os_str().is_empty())
+            {
+                report.at("model.onnxruntime_library", "onnxruntime_library is empty");
+            }
         }
         if let Some(sequence) = &sequence
             && sequence.file.as_os_str().is_empty()
@@ -472,6 +532,15 @@ impl StationConfig {
     /// The model directory, resolved against the config file's directory.
     pub fn model_dir(&self, config_dir: &Path) -> PathBuf {
         config_dir.join(&self.model.dir)
+    }
+
+    /// How to run the network, with paths resolved against the config file's directory.
+    pub fn inference(&self, config_dir: &Path) -> InferenceSettings {
+        InferenceSettings {
+            backend: self.model.backend,
+            threads: self.model.threads,
+            onnxruntime_library: self.model.onnxruntime_library.as_ref().map(|p| config_dir.join(p)),
+        }
     }
 
     /// The sequence definition file, resolved against the config file's directory.

@@ -1,32 +1,35 @@
-//! CPU inference of the demo model, per one-second window, beside the
-//! preprocessing of the same window (the baseline, same run). Run with
-//! `make bench` or `cargo bench -p actrec-infer`.
+//! CPU inference of the demo model per window, beside the preprocessing of
+//! the same window (the baseline, same run), on every CPU runtime built in:
+//! tract on 1 and 2 threads, and ONNX Runtime on 1 and 2 threads when the
+//! `onnxruntime` feature is on and `ORT_DYLIB_PATH` names the library
+//! (`make bench` does both). Run with `make bench` or
+//! `cargo bench -p actrec-infer [--features onnxruntime]`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use actrec_core::config::{InferenceSettings, ModelBackend};
 use actrec_core::manifest::Manifest;
-use actrec_infer::{InferenceBackend, TractBackend};
-use actrec_preprocess::{ModelFrame, Windower};
+use actrec_infer::InferenceBackend;
+use actrec_preprocess::{Clip, ModelFrame, Windower};
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let text = std::fs::read_to_string(root.join("config/models/demo/manifest.toml")).expect("manifest");
+    let model_dir = root.join("config/models/demo");
+    let text = std::fs::read_to_string(model_dir.join("manifest.toml")).expect("manifest");
     let manifest = Manifest::parse("manifest.toml", &text).expect("manifest");
-    let mut backend = TractBackend::load(&root.join("config/models/demo"), &manifest).expect("model");
     let size = manifest.input.size as usize;
     let frame: Arc<[u8]> = (0..size * size * 3)
         .map(|i| (i * 7 % 251) as u8)
         .collect::<Vec<_>>()
         .into();
 
-    let rounds = 40;
     let mut windower = Windower::new(&manifest.input);
     let mut clips = Vec::new();
     let start = Instant::now();
-    for n in 0..(rounds * 30 + 1) {
+    for n in 0..(40 * 30 + 1) {
         clips.extend(
             windower
                 .push(ModelFrame {
@@ -37,31 +40,53 @@ fn main() {
         );
     }
     let preprocess = start.elapsed().as_secs_f64() / clips.len() as f64;
+    let clips = &clips[..clips.len().min(60)];
 
-    backend.infer(&clips[0]).expect("warm-up");
-    let start = Instant::now();
-    for clip in &clips {
-        black_box(backend.infer(clip).expect("inference"));
+    let mut runs = Vec::new();
+    for backend in [ModelBackend::Tract, ModelBackend::Onnxruntime] {
+        for threads in [1, 2] {
+            let settings = InferenceSettings {
+                backend,
+                threads,
+                onnxruntime_library: None,
+            };
+            match actrec_infer::load(&model_dir, &manifest, &settings) {
+                Ok(mut loaded) => runs.push((
+                    loaded.backend.name().to_owned(),
+                    per_window(loaded.backend.as_mut(), clips),
+                )),
+                Err(err) => eprintln!("{backend:?}, {threads} thread(s): not measured: {err}"),
+            }
+        }
     }
-    let infer = start.elapsed().as_secs_f64() / clips.len() as f64;
+    let fastest = runs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
     println!(
         "{} windows of 30 frames at {size}x{size}, model {} {}",
         clips.len(),
         manifest.name,
         manifest.version
     );
-    println!("| stage, per 1 s window | ms | ratio to preprocessing | share of the 1 s window |");
+    println!("| stage, per 1 s window | ms | ratio to preprocessing | ratio to the fastest runtime |");
     println!("|---|---:|---:|---:|");
     println!(
-        "| preprocessing: sample, normalise, pack (baseline) | {:.2} | 1.00 | {:.2}% |",
-        preprocess * 1e3,
-        preprocess * 100.0
+        "| preprocessing: sample, normalise, pack (baseline) | {:.2} | 1.00 | |",
+        preprocess * 1e3
     );
-    println!(
-        "| inference, {} | {:.2} | {:.1} | {:.2}% |",
-        backend.name(),
-        infer * 1e3,
-        infer / preprocess,
-        infer * 100.0
-    );
+    for (name, seconds) in &runs {
+        println!(
+            "| inference, {name} | {:.2} | {:.1} | {:.2} |",
+            seconds * 1e3,
+            seconds / preprocess,
+            seconds / fastest
+        );
+    }
+}
+
+fn per_window(backend: &mut dyn InferenceBackend, clips: &[Clip]) -> f64 {
+    backend.infer(&clips[0]).expect("warm-up");
+    let start = Instant::now();
+    for clip in clips {
+        black_box(backend.infer(clip).expect("inference"));
+    }
+    start.elapsed().as_secs_f64() / clips.len() as f64
 }

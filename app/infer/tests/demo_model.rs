@@ -28,7 +28,7 @@ fn manifest() -> Manifest {
 #[test]
 fn the_demo_model_recognises_steps_on_unseen_seeds() {
     let manifest = manifest();
-    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest).expect("model loads");
+    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest, 1).expect("model loads");
     let mut classifier = Classifier::new(Box::new(backend), manifest.labels.clone());
     let mut windower = Windower::new(&manifest.input);
 
@@ -72,14 +72,14 @@ fn the_demo_model_recognises_steps_on_unseen_seeds() {
 fn a_model_that_differs_from_its_manifest_is_refused() {
     let mut manifest = manifest();
     manifest.input.fast_frames = 16;
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("does not match its manifest"), "{err}");
 
     let mut manifest = self::manifest();
     manifest.labels.pop();
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
         .err()
         .expect("refused");
     assert!(
@@ -89,7 +89,7 @@ fn a_model_that_differs_from_its_manifest_is_refused() {
 
     let mut manifest = self::manifest();
     manifest.input.slow_input = "slowpath".into();
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
         .err()
         .expect("refused");
     assert!(
@@ -100,7 +100,7 @@ fn a_model_that_differs_from_its_manifest_is_refused() {
 
     let mut manifest = self::manifest();
     manifest.file = Some("missing.onnx".into());
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest)
+    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("missing.onnx: cannot load the model"), "{err}");
@@ -109,6 +109,85 @@ fn a_model_that_differs_from_its_manifest_is_refused() {
 #[test]
 fn the_backend_names_itself() {
     let manifest = manifest();
-    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest).expect("model loads");
-    assert_eq!(backend.name(), "tract (CPU)");
+    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest, 1).expect("model loads");
+    assert_eq!(backend.name(), "tract (CPU, 1 thread)");
+    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest, 2).expect("model loads");
+    assert_eq!(backend.name(), "tract (CPU, 2 threads)");
+}
+
+/// Windows of a rendered clip, through the station's preprocessing.
+fn clips(seed: u64, count: usize) -> Vec<actrec_preprocess::Clip> {
+    let manifest = manifest();
+    let definition = Definition::parse("seq", &read("config/sequences/gear-housing.toml"), None).expect("sequence");
+    let variation = Variation::parse("default", &read("config/synth/default.toml")).expect("variation");
+    let plan = plan(&definition, &variation, seed, 1, 30);
+    let size = manifest.input.size as usize;
+    let mut frames = Frames::new(&plan, &variation, size, size, seed);
+    let mut windower = Windower::new(&manifest.input);
+    let mut rgb = vec![0u8; size * size * 3];
+    let mut out = Vec::new();
+    let mut n = 0u64;
+    while out.len() < count && frames.next_into(&mut rgb) {
+        out.extend(
+            windower
+                .push(ModelFrame {
+                    t: n as f64 / 30.0,
+                    rgb: Arc::from(rgb.as_slice()),
+                })
+                .expect("frame"),
+        );
+        n += 1;
+    }
+    out
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn tract_on_two_threads_gives_the_same_logits() {
+    let manifest = manifest();
+    let dir = root().join("config/models/demo");
+    let mut one = TractBackend::load(&dir, &manifest, 1).expect("model loads");
+    let mut two = TractBackend::load(&dir, &manifest, 2).expect("model loads");
+    for clip in clips(9001, 12) {
+        let (a, b) = (
+            one.infer(&clip).expect("1 thread"),
+            two.infer(&clip).expect("2 threads"),
+        );
+        assert!(max_difference(&a, &b) < 1e-4, "{a:?} vs {b:?}");
+    }
+}
+
+/// Needs `ORT_DYLIB_PATH` (`make test` fetches the onnxruntime wheel from
+/// PyPI and sets it); without it this test fails and says so.
+#[cfg(feature = "onnxruntime")]
+#[test]
+fn onnx_runtime_agrees_with_tract_and_checks_the_manifest() {
+    use actrec_infer::OnnxRuntimeBackend;
+    let library = std::env::var_os("ORT_DYLIB_PATH").expect(
+        "ORT_DYLIB_PATH must name libonnxruntime.so.1.* for this test; `make test` sets it (see docs/TESTING.md)",
+    );
+    let library = PathBuf::from(library);
+    let manifest = manifest();
+    let dir = root().join("config/models/demo");
+    let mut tract = TractBackend::load(&dir, &manifest, 1).expect("tract loads");
+    let mut ort = OnnxRuntimeBackend::load(&dir, &manifest, 1, Some(&library)).expect("ONNX Runtime loads");
+    assert_eq!(ort.name(), "ONNX Runtime (CPU, 1 thread)");
+    let mut worst = 0.0f32;
+    for clip in clips(9002, 12) {
+        let (a, b) = (tract.infer(&clip).expect("tract"), ort.infer(&clip).expect("ort"));
+        worst = worst.max(max_difference(&a, &b));
+    }
+    eprintln!("largest logit difference, tract vs ONNX Runtime: {worst:e}");
+    assert!(worst < 1e-3, "tract and ONNX Runtime differ by {worst}");
+
+    let mut wrong = manifest.clone();
+    wrong.input.fast_frames = 16;
+    let err = OnnxRuntimeBackend::load(&dir, &wrong, 1, Some(&library))
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("does not match its manifest"), "{err}");
 }

@@ -20,7 +20,7 @@ use actrec_core::config::{Mp4Split, Outputs, StationConfig, StreamOutput};
 use actrec_core::decode::Window;
 use actrec_core::event::{Event, StepStatus, Verdict};
 use actrec_core::inspect::Inspector;
-use actrec_infer::{Classifier, InferenceBackend, TractBackend};
+use actrec_infer::Classifier;
 use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
@@ -90,11 +90,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         Some(path) => Predictions::Replay(read_windows(path)?.into()),
         None if station.manifest.file.is_some() => {
             let model_dir = station.config.model_dir(config_dir);
-            let backend = TractBackend::load(&model_dir, &station.manifest).map_err(|e| Failure::Start(e.into()))?;
-            tracing::info!(backend = backend.name(), model = %station.manifest.name, "inference ready");
+            let settings = station.config.inference(config_dir);
+            let loaded =
+                actrec_infer::load(&model_dir, &station.manifest, &settings).map_err(|e| Failure::Start(e.into()))?;
+            for reason in &loaded.fell_back {
+                tracing::warn!(backend = loaded.backend.name(), "inference falls back: {reason}");
+            }
+            tracing::info!(backend = loaded.backend.name(), model = %station.manifest.name, "inference ready");
             Predictions::Live {
                 windower: Windower::new(&station.manifest.input),
-                classifier: Classifier::new(Box::new(backend), station.manifest.labels.clone()),
+                classifier: Classifier::new(loaded.backend, station.manifest.labels.clone()),
             }
         }
         None => Predictions::None,

@@ -1,0 +1,37 @@
+//! `backend = "auto"` without a loadable ONNX Runtime runs on tract and says
+//! why. Its own test binary: the ONNX Runtime library is opened once per process.
+
+use std::path::PathBuf;
+
+use actrec_core::config::{InferenceSettings, ModelBackend};
+use actrec_core::manifest::Manifest;
+
+#[test]
+fn auto_falls_back_to_tract_and_says_why() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/models/demo");
+    let text = std::fs::read_to_string(dir.join("manifest.toml")).expect("manifest");
+    let manifest = Manifest::parse("manifest.toml", &text).expect("manifest");
+    let missing = PathBuf::from("/nonexistent/libonnxruntime.so.1");
+    let settings = InferenceSettings {
+        backend: ModelBackend::Auto,
+        threads: 1,
+        onnxruntime_library: Some(missing.clone()),
+    };
+    let loaded = actrec_infer::load(&dir, &manifest, &settings).expect("tract loads");
+    assert_eq!(loaded.backend.name(), "tract (CPU, 1 thread)");
+    assert_eq!(loaded.fell_back.len(), 1);
+    assert!(
+        loaded.fell_back[0].contains("/nonexistent/libonnxruntime.so.1"),
+        "{:?}",
+        loaded.fell_back
+    );
+
+    let only = InferenceSettings {
+        backend: ModelBackend::Onnxruntime,
+        ..settings
+    };
+    let err = actrec_infer::load(&dir, &manifest, &only)
+        .err()
+        .expect("no fallback when named");
+    assert!(err.to_string().contains("cannot load ONNX Runtime"), "{err}");
+}
