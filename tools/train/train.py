@@ -4,10 +4,10 @@ of the synthetic assembly station, and exports it to ONNX for the station.
     python3 tools/train/train.py --synth PATH/actrec-synth --out OUTDIR [--minutes 6]
 
 It runs on an NVIDIA GPU when one is there, else on the CPU (slowly). Data:
-`actrec-synth` renders training clips (config/synth/default.toml, seeds 1000+)
-and evaluation clips (held-out seeds of the same variation, and
-config/synth/unseen.toml, never seen in training) as raw frames with ground
-truth. Frames are rendered at 640x360, centre-cropped to 360x360 and scaled
+`actrec-synth` renders training clips (seeds 1000+, alternately from
+config/synth/default.toml and config/synth/diverse.toml) and evaluation clips
+(held-out seeds 9000+ of default.toml, and config/synth/unseen.toml, never
+seen in training) as raw frames with ground truth. Frames are rendered at 640x360, centre-cropped to 360x360 and scaled
 to 96x96 with a randomly chosen interpolation, because the station scales the
 camera's frames in GStreamer rather than seeing them drawn at 96 px. A window
 is 30 frames (1 s); its label is the label of its centre frame, as in
@@ -136,6 +136,10 @@ class Windows:
             u = lambda *shape, lo, hi: torch.empty(*shape, device=self.device).uniform_(lo, hi)  # noqa: E731
             x = x * u(b, 1, 1, 1, 3, lo=0.6, hi=1.4) * u(b, 1, 1, 1, 1, lo=0.6, hi=1.3) + u(b, 1, 1, 1, 3, lo=-0.1, hi=0.1)
             x = (x + torch.randn_like(x) * u(b, 1, 1, 1, 1, lo=0.0, hi=0.05)).clamp(0, 1)
+            # Half the windows get their colour channels shuffled: a sleeve or
+            # bench of any hue, not only the hues rendered.
+            if np.random.rand() < 0.5:
+                x = x[..., torch.from_numpy(np.random.permutation(3)).to(self.device)]
             dx, dy = np.random.randint(-6, 7, 2)
             x = torch.roll(x, shifts=(int(dy), int(dx)), dims=(2, 3))
         x = ((x - MEAN) / STD).permute(0, 4, 1, 2, 3)  # B C T H W
@@ -182,8 +186,11 @@ def main():
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     log("device", device, "torch", torch.__version__)
 
-    default, unseen = ROOT / "config/synth/default.toml", ROOT / "config/synth/unseen.toml"
-    train = Windows(dataset(args.synth, default, range(1000, 1000 + args.train_clips), args.parts_per_clip, args.work), device)
+    default, diverse = ROOT / "config/synth/default.toml", ROOT / "config/synth/diverse.toml"
+    unseen = ROOT / "config/synth/unseen.toml"
+    seeds = range(1000, 1000 + args.train_clips)
+    train = Windows(dataset(args.synth, default, seeds[0::2], args.parts_per_clip, args.work)
+                    + dataset(args.synth, diverse, seeds[1::2], args.parts_per_clip, args.work), device)
     held_out = Windows(dataset(args.synth, default, range(9000, 9008), args.parts_per_clip, args.work), device)
     unseen_set = Windows(dataset(args.synth, unseen, range(9100, 9108), args.parts_per_clip, args.work), device)
     log("windows: train", len(train.starts), "held-out", len(held_out.starts), "unseen", len(unseen_set.starts))

@@ -3,7 +3,9 @@
 //! tract on 1 and 2 threads, and ONNX Runtime on 1 and 2 threads when the
 //! `onnxruntime` feature is on and `ORT_DYLIB_PATH` names the library
 //! (`make bench` does both). Run with `make bench` or
-//! `cargo bench -p actrec-infer [--features onnxruntime]`.
+//! `cargo bench -p actrec-infer`. `ACTREC_BENCH_MODEL=DIR` times another
+//! model directory instead of the demo model, e.g. the SlowFast R50 that
+//! `tools/bench/export_slowfast_r50.py` exports.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use actrec_preprocess::{Clip, ModelFrame, Windower};
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let model_dir = root.join("config/models/demo");
+    let model_dir = std::env::var_os("ACTREC_BENCH_MODEL").map_or_else(|| root.join("config/models/demo"), PathBuf::from);
     let text = std::fs::read_to_string(model_dir.join("manifest.toml")).expect("manifest");
     let manifest = Manifest::parse("manifest.toml", &text).expect("manifest");
     let size = manifest.input.size as usize;
@@ -29,7 +31,8 @@ fn main() {
     let mut windower = Windower::new(&manifest.input);
     let mut clips = Vec::new();
     let start = Instant::now();
-    for n in 0..(40 * 30 + 1) {
+    let frames = ((manifest.input.window_seconds + 2.0) * 30.0) as usize;
+    for n in 0..frames {
         clips.extend(
             windower
                 .push(ModelFrame {
@@ -40,7 +43,6 @@ fn main() {
         );
     }
     let preprocess = start.elapsed().as_secs_f64() / clips.len() as f64;
-    let clips = &clips[..clips.len().min(60)];
 
     let mut runs = Vec::new();
     for backend in [ModelBackend::Tract, ModelBackend::Onnxruntime] {
@@ -53,7 +55,7 @@ fn main() {
             match actrec_infer::load(&model_dir, &manifest, &settings) {
                 Ok(mut loaded) => runs.push((
                     loaded.backend.name().to_owned(),
-                    per_window(loaded.backend.as_mut(), clips),
+                    per_window(loaded.backend.as_mut(), &clips),
                 )),
                 Err(err) => eprintln!("{backend:?}, {threads} thread(s): not measured: {err}"),
             }
@@ -61,12 +63,12 @@ fn main() {
     }
     let fastest = runs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
     println!(
-        "{} windows of 30 frames at {size}x{size}, model {} {}",
-        clips.len(),
+        "windows of {:.2} s at {size}x{size}, model {} {}",
+        manifest.input.window_seconds,
         manifest.name,
         manifest.version
     );
-    println!("| stage, per 1 s window | ms | ratio to preprocessing | ratio to the fastest runtime |");
+    println!("| stage, per window | ms | ratio to preprocessing | ratio to the fastest runtime |");
     println!("|---|---:|---:|---:|");
     println!(
         "| preprocessing: sample, normalise, pack (baseline) | {:.2} | 1.00 | |",
@@ -82,11 +84,14 @@ fn main() {
     }
 }
 
+/// Mean time per window, over at least 3 windows and about 5 s.
 fn per_window(backend: &mut dyn InferenceBackend, clips: &[Clip]) -> f64 {
     backend.infer(&clips[0]).expect("warm-up");
     let start = Instant::now();
-    for clip in clips {
-        black_box(backend.infer(clip).expect("inference"));
+    let mut runs = 0;
+    while runs < 3 || start.elapsed().as_secs_f64() < 5.0 {
+        black_box(backend.infer(&clips[runs % clips.len()]).expect("inference"));
+        runs += 1;
     }
-    start.elapsed().as_secs_f64() / clips.len() as f64
+    start.elapsed().as_secs_f64() / runs as f64
 }
