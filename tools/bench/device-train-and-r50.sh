@@ -14,6 +14,6 @@ export PYTHONUNBUFFERED=1
   timeout 150 $PY tools/bench/export_slowfast_r50.py --out /tmp/r50 &&
     ACTREC_BENCH_MODEL=/tmp/r50 ORT_DYLIB_PATH=$ORT_LIB timeout 120 taskset -c 0,1 .devbin/infer-bench --bench
   echo "== the demo model, same runtimes, same 2 cores"
-  ORT_DYLIB_PATH=$ORT_LIB timeout 60 taskset -c 0,1 .devbin/infer-bench --bench
+  ACTREC_BENCH_MODEL=config/models/demo ORT_DYLIB_PATH=$ORT_LIB timeout 60 taskset -c 0,1 .devbin/infer-bench --bench
 } 2>&1 | tee $OUT/r50.log
 $PY tools/train/train.py --synth .devbin/actrec-synth --out $OUT/model --minutes ${MINUTES:-5.5} 2>&1 | tee $OUT/train.log
