@@ -2,6 +2,7 @@
 
 mod cmd;
 mod files;
+mod logging;
 mod report;
 
 use std::path::PathBuf;
@@ -52,10 +53,7 @@ pub enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    logging::init();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
         Command::CheckConfig { file } => cmd::check_config::run(&file),

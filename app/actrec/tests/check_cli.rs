@@ -390,5 +390,30 @@ fn eval_runs_the_station_on_generated_clips_and_reports() {
     let predictions = dir.join("seed-20000/predictions.jsonl").display().to_string();
     let check = actrec(&["check", "--sequence", GOOD_SEQ, "--windows", &predictions]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+
+    // Every frame of the file reached the model, up to the last whole window:
+    // windows of 30 frames every 4 frames (the demo model's manifest), each
+    // complete once the frame after it arrives.
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("seed-20000/truth.json")).expect("truth"))
+            .expect("json");
+    let frames = truth["frames"].as_u64().expect("frames");
+    assert_eq!(report["windows"].as_u64(), Some((frames - 31) / 4 + 1), "{report}");
+
+    // Deciding again from the recorded predictions gives the same report.
+    let again = actrec(&[
+        "eval",
+        "--clips",
+        "1",
+        "--parts-per-clip",
+        "1",
+        "--rescore",
+        "--out",
+        &out_arg,
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let rescored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report")).expect("json");
+    assert_eq!(rescored, report);
     std::fs::remove_dir_all(&dir).ok();
 }

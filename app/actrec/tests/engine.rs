@@ -456,3 +456,41 @@ fn the_engine_runs_the_model_on_live_frames() {
     assert!(steps > 5, "{events:#?}");
     assert!(events.last().is_some_and(|e| e["kind"] == "stopped"));
 }
+
+/// The engine speaks systemd's notify protocol to whatever `NOTIFY_SOCKET`
+/// names: here a real datagram socket standing in for systemd.
+#[test]
+fn the_engine_tells_systemd_it_is_ready_and_pets_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = temp_dir("notify");
+    let config = station(&dir);
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
+    socket.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let socket_env = socket_path.display().to_string();
+    let mut engine = Engine::start_with_env(
+        &config,
+        &["--source", "pattern"],
+        &[("NOTIFY_SOCKET", &socket_env), ("WATCHDOG_USEC", "400000")],
+    );
+    let mut messages = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Guards against a hang, not a speed check: READY, then several watchdog pings.
+    while messages.iter().filter(|m: &&String| m.contains("WATCHDOG=1")).count() < 3 {
+        let n = socket.recv(&mut buffer).expect("a notification within 20 s");
+        messages.push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &engine.child.id().to_string()])
+        .status();
+    let ready = messages.iter().find(|m| m.contains("READY=1")).expect("READY=1");
+    assert!(ready.contains("STATUS=inspecting; source pattern"), "{messages:?}");
+    loop {
+        match socket.recv(&mut buffer) {
+            Ok(n) if String::from_utf8_lossy(&buffer[..n]).contains("STOPPING=1") => break,
+            Ok(_) => {}
+            Err(err) => panic!("no STOPPING=1 after SIGTERM: {err}; got {messages:?}"),
+        }
+    }
+    assert!(engine.child.wait().expect("exit").success());
+}

@@ -9,6 +9,7 @@
 
 mod control;
 mod model;
+mod supervise;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -190,6 +191,7 @@ fn engine(
         }
     });
 
+    supervise::ready(&format!("inspecting; source {initial}"));
     let deadline = args
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
@@ -251,6 +253,7 @@ fn engine(
             }
         }
     }
+    supervise::stopping();
     drop(ingest);
     for prediction in model.finish() {
         state.on_prediction(prediction, inspector.as_mut(), &output, &out, predictions_log.as_mut())?;
@@ -406,11 +409,18 @@ impl EngineState {
 
     fn on_media_event(&mut self, event: &MediaEvent) {
         match event {
-            MediaEvent::SourceLost { .. } => self.lost = true,
-            MediaEvent::SourceRestored { .. } => self.lost = false,
+            MediaEvent::SourceLost { source, reason } => {
+                self.lost = true;
+                supervise::status(&format!("NO VIDEO: source {source} lost ({reason})"));
+            }
+            MediaEvent::SourceRestored { source } => {
+                self.lost = false;
+                supervise::status(&format!("inspecting; source {source}"));
+            }
             MediaEvent::SourceSwitched { to, .. } => {
                 self.source = to.clone();
                 self.lost = false;
+                supervise::status(&format!("inspecting; source {to}"));
             }
             _ => {}
         }

@@ -16,7 +16,9 @@ use actrec_core::decode::Window;
 use actrec_infer::Classifier;
 use actrec_media::ingest::Frame;
 use actrec_preprocess::{ModelFrame, Windower};
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
+
+use super::supervise::Watchdog;
 
 /// Where per-window predictions come from.
 pub enum Predictions {
@@ -86,7 +88,14 @@ impl ModelBranch {
         let count = Arc::clone(&counter);
         let thread = std::thread::Builder::new().name("model".into()).spawn(move || {
             let mut source: Option<Arc<str>> = None;
-            for frame in frames {
+            let mut watchdog = Watchdog::from_env();
+            loop {
+                watchdog.pet();
+                let frame = match frames.recv_timeout(watchdog.wake_every()) {
+                    Ok(frame) => frame,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
                 count.fetch_add(1, Ordering::Relaxed);
                 if source.as_ref().is_some_and(|s| *s != frame.source) {
                     predictions.source_changed();

@@ -1,0 +1,26 @@
+//! Where logs go: journald when systemd started us with its journal on
+//! stderr (`JOURNAL_STREAM` names it), readable lines on stderr otherwise.
+//! `RUST_LOG` filters both (default `info`).
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+pub fn init() {
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        match tracing_journald::layer() {
+            Ok(journald) => {
+                // Structured fields (part, step, source) become journal fields: `journalctl -u actrec PART=3`.
+                let journald = journald.with_syslog_identifier("actrec".into()).with_field_prefix(None);
+                tracing_subscriber::registry().with(filter()).with(journald).init();
+                return;
+            }
+            Err(err) => eprintln!("actrec: journald unavailable ({err}); logging to stderr"),
+        }
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter())
+        .init();
+}
