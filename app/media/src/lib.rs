@@ -32,10 +32,7 @@ pub enum MediaError {
     Output(String),
 }
 
-/// Locks a mutex, carrying on with the data if a callback panicked while holding it.
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+pub(crate) use actrec_core::sync::lock;
 
 /// An error message as "element: error", naming the element that posted it.
 pub(crate) fn error_text(message: &gst::Message, err: &gst::message::Error) -> String {

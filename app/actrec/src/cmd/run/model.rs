@@ -10,9 +10,12 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use std::thread::JoinHandle;
 
 use actrec_core::decode::Window;
+use actrec_core::sync::lock;
 use actrec_infer::Classifier;
 use actrec_media::ingest::Frame;
 use actrec_preprocess::{ModelFrame, Windower};
@@ -74,6 +77,8 @@ pub struct ModelBranch {
     pub predictions: Receiver<Prediction>,
     /// Model frames taken from the ingest, for the status reply.
     pub frames: Arc<AtomicU64>,
+    /// Since when the branch has been working on its current frame.
+    busy_since: Arc<Mutex<Option<Instant>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -86,6 +91,8 @@ impl ModelBranch {
         let (tx, rx) = bounded::<Prediction>(64);
         let counter = Arc::new(AtomicU64::new(0));
         let count = Arc::clone(&counter);
+        let busy_since = Arc::new(Mutex::new(None));
+        let busy = Arc::clone(&busy_since);
         let thread = std::thread::Builder::new().name("model".into()).spawn(move || {
             let mut source: Option<Arc<str>> = None;
             let mut watchdog = Watchdog::from_env();
@@ -101,7 +108,10 @@ impl ModelBranch {
                     predictions.source_changed();
                 }
                 source = Some(Arc::clone(&frame.source));
-                match predictions.windows_for(&frame) {
+                *lock(&busy) = Some(Instant::now());
+                let result = predictions.windows_for(&frame);
+                *lock(&busy) = None;
+                match result {
                     Ok(windows) => {
                         for window in windows {
                             if tx.send(Ok(window)).is_err() {
@@ -119,8 +129,15 @@ impl ModelBranch {
         Ok(Self {
             predictions: rx,
             frames: counter,
+            busy_since,
             thread: Some(thread),
         })
+    }
+
+    /// How long the branch has been stuck on one frame, if it is working on
+    /// one: a frame takes milliseconds, so seconds mean inference stalled.
+    pub fn busy_for(&self) -> Option<Duration> {
+        lock(&self.busy_since).map(|since| since.elapsed())
     }
 
     /// The predictions of the last frames, once the branch ends; stop the ingest first.
@@ -133,3 +150,4 @@ impl ModelBranch {
         rest
     }
 }
+
