@@ -337,6 +337,8 @@ pub struct ShmOutput {
     pub path: PathBuf,
 }
 
+/// The `[gpio]` section: the tower light, the reject relay and the heartbeat.
+/// The wiring that makes these fail-safe is in `docs/WIRING.md`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Gpio {
@@ -344,12 +346,61 @@ pub struct Gpio {
     /// Root of the sysfs GPIO tree, for the `sysfs` backend.
     #[serde(default = "default_sysfs_root")]
     pub sysfs_root: PathBuf,
+    /// What the reject relay does on a rejected part. Default `latch`.
+    #[serde(default)]
+    pub reject_mode: RejectMode,
+    /// Length of the reject pulse, with `reject_mode = "pulse"` only; default
+    /// [`Gpio::DEFAULT_PULSE_MS`].
+    #[serde(default)]
+    pub pulse_ms: Option<u32>,
+    /// Full period (on and off) of a blinking lamp or an intermittent buzzer.
+    #[serde(default = "default_blink_ms")]
+    pub blink_ms: u32,
+    /// For the `sim` backend: the file that records every line change (JSON
+    /// lines), relative to `station.data_dir`. Rewritten at each start.
+    #[serde(default = "default_sim_file")]
+    pub sim_file: PathBuf,
     #[serde(default)]
     pub lines: GpioLines,
 }
 
+impl Gpio {
+    /// The reject pulse when `pulse_ms` is not given.
+    pub const DEFAULT_PULSE_MS: u32 = 500;
+
+    /// The reject pulse length in milliseconds: `None` in latch mode.
+    pub fn reject_pulse_ms(&self) -> Option<u32> {
+        match self.reject_mode {
+            RejectMode::Pulse => Some(self.pulse_ms.unwrap_or(Self::DEFAULT_PULSE_MS)),
+            RejectMode::Latch => None,
+        }
+    }
+
+    /// The sim backend's record, resolved against the (resolved) data directory.
+    pub fn sim_file_in(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join(&self.sim_file)
+    }
+}
+
 fn default_sysfs_root() -> PathBuf {
     PathBuf::from("/sys/class/gpio")
+}
+fn default_blink_ms() -> u32 {
+    1000
+}
+fn default_sim_file() -> PathBuf {
+    PathBuf::from("gpio-sim.jsonl")
+}
+
+/// What the reject relay does on a rejected part.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectMode {
+    /// Held until a supervisor acknowledges the reject (stops the line).
+    #[default]
+    Latch,
+    /// Held for `pulse_ms` per rejected part (a diverter gate).
+    Pulse,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -675,6 +726,27 @@ fn validate_gpio(gpio: &Gpio, report: &mut Report<'_, '_>) {
             }
         }
     }
+    match (gpio.reject_mode, gpio.pulse_ms) {
+        (RejectMode::Latch, Some(_)) => {
+            report.at("gpio.pulse_ms", "pulse_ms only applies with reject_mode = \"pulse\"");
+        }
+        (RejectMode::Pulse, Some(ms)) if !(50..=10_000).contains(&ms) => {
+            report.at("gpio.pulse_ms", format!("pulse_ms = {ms} must be from 50 to 10000"));
+        }
+        _ => {}
+    }
+    if !(200..=5000).contains(&gpio.blink_ms) {
+        report.at(
+            "gpio.blink_ms",
+            format!("blink_ms = {} must be from 200 to 5000", gpio.blink_ms),
+        );
+    }
+    if gpio.sim_file.as_os_str().is_empty() {
+        report.at("gpio.sim_file", "sim_file is empty");
+    }
+    if gpio.backend == GpioBackend::Sysfs && gpio.sysfs_root.as_os_str().is_empty() {
+        report.at("gpio.sysfs_root", "sysfs_root is empty");
+    }
     let mut seen: Vec<(&str, &GpioLine)> = Vec::new();
     for (name, line) in named {
         let Some(line) = line else { continue };
@@ -962,6 +1034,97 @@ path = "audit.sqlite"
         assert!(found[0].contains("the `green` line is required"));
         assert!(found[1].contains("the `amber` line is required"));
         assert!(found[2].contains("gpio.lines.reject: tegra-gpio line 12 is already used by `red`"));
+    }
+
+    #[test]
+    fn gpio_defaults_to_a_latching_relay() {
+        let config = StationConfig::parse("station.toml", GOOD).expect("valid");
+        assert_eq!(config.gpio.reject_mode, RejectMode::Latch);
+        assert_eq!(config.gpio.reject_pulse_ms(), None);
+        assert_eq!(config.gpio.blink_ms, 1000);
+        assert_eq!(
+            config.gpio.sim_file_in(&config.data_dir(Path::new("/etc/actrec"))),
+            PathBuf::from("/var/lib/actrec/gpio-sim.jsonl")
+        );
+        let pulse = GOOD.replace("backend = \"sim\"", "backend = \"sim\"\nreject_mode = \"pulse\"");
+        let config = StationConfig::parse("station.toml", &pulse).expect("valid");
+        assert_eq!(config.gpio.reject_pulse_ms(), Some(Gpio::DEFAULT_PULSE_MS));
+    }
+
+    #[test]
+    fn gpio_timing_settings_are_checked() {
+        let bad = GOOD.replace(
+            "backend = \"sim\"",
+            "backend = \"sim\"\npulse_ms = 300\nblink_ms = 50\nsim_file = \"\"",
+        );
+        assert_eq!(
+            problems(&bad),
+            vec![
+                "station.toml:30:12: gpio.pulse_ms: pulse_ms only applies with reject_mode = \"pulse\"",
+                "station.toml:31:12: gpio.blink_ms: blink_ms = 50 must be from 200 to 5000",
+                "station.toml:32:12: gpio.sim_file: sim_file is empty",
+            ]
+        );
+        let bad = GOOD.replace(
+            "backend = \"sim\"",
+            "backend = \"sim\"\nreject_mode = \"pulse\"\npulse_ms = 20",
+        );
+        assert_eq!(
+            problems(&bad),
+            vec!["station.toml:31:12: gpio.pulse_ms: pulse_ms = 20 must be from 50 to 10000"]
+        );
+        let bad = GOOD.replace("backend = \"sim\"", "backend = \"sim\"\nreject_mode = \"pules\"");
+        let found = problems(&bad);
+        assert!(
+            found[0].starts_with("station.toml:30:15: gpio.reject_mode: unknown variant `pules`"),
+            "{found:?}"
+        );
+        let bad = GOOD.replace("backend = \"sim\"", "backend = \"sim\"\nblink = 500");
+        let found = problems(&bad);
+        assert!(found[0].contains("gpio.blink: unknown field `blink`"), "{found:?}");
+    }
+
+    /// The shipped `config/gpio/*.toml` examples, spliced into a config in
+    /// place of its `[gpio]` section, load without a problem.
+    #[test]
+    fn gpio_example_files_parse() {
+        let examples = [
+            (
+                "jetson-nano.toml",
+                include_str!("../../../config/gpio/jetson-nano.toml"),
+                "tegra-gpio",
+            ),
+            (
+                "agx-xavier.toml",
+                include_str!("../../../config/gpio/agx-xavier.toml"),
+                "tegra194-gpio",
+            ),
+        ];
+        for (name, example, chip) in examples {
+            let text = GOOD.replace("[gpio]\nbackend = \"sim\"\n", example);
+            assert_ne!(text, GOOD);
+            let config = StationConfig::parse(name, &text).unwrap_or_else(|p| panic!("{name}: {p}"));
+            let gpio = &config.gpio;
+            assert_eq!(gpio.backend, GpioBackend::Cdev, "{name}");
+            for line in [
+                &gpio.lines.green,
+                &gpio.lines.amber,
+                &gpio.lines.red,
+                &gpio.lines.reject,
+            ] {
+                let line = line
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{name}: a fail-safe line is missing"));
+                assert_eq!(line.chip, chip, "{name}");
+            }
+            // Red and reject are wired energise-to-run (docs/WIRING.md).
+            assert!(gpio.lines.red.as_ref().is_some_and(|l| l.active_low), "{name}");
+            assert!(gpio.lines.reject.as_ref().is_some_and(|l| l.active_low), "{name}");
+            assert!(gpio.lines.heartbeat.is_some(), "{name}");
+            // The same file with the sysfs backend is valid too.
+            let sysfs = text.replace("backend = \"cdev\"", "backend = \"sysfs\"");
+            assert!(StationConfig::parse(name, &sysfs).is_ok(), "{name}");
+        }
     }
 
     #[test]

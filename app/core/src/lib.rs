@@ -9,7 +9,9 @@
 //! - [`windows`]: per-window predictions as `actrec check` reads them;
 //! - [`decode`]: windows → step occurrences (confidence, idle, debounce);
 //! - [`sequence`]: sequence definitions and the checker that gives verdicts;
-//! - [`inspect`]: decoder and checker joined, windows in, [`event::Event`]s out.
+//! - [`inspect`]: decoder and checker joined, windows in, [`event::Event`]s out;
+//! - [`light`]: the tower light and reject relay policy, from station state;
+//! - [`sync`]: a mutex lock that outlives a panic elsewhere.
 //!
 //! Every parser reports [`diag::Problem`]s located by file, line, column and field.
 
@@ -19,6 +21,8 @@ pub mod diag;
 pub mod event;
 pub mod inspect;
 pub mod label;
+pub mod light;
 pub mod manifest;
 pub mod sequence;
+pub mod sync;
 pub mod windows;
