@@ -34,6 +34,12 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Measure the whole station on generated clips against their ground truth.
     Eval(cmd::eval::Args),
+    /// Check the audit log's hash chain; names the first broken row (exit 2).
+    VerifyAudit(cmd::verify_audit::Args),
+    /// Export the audit log (CSV, JSON lines, evidence clips, MANIFEST.json) to a folder.
+    Export(cmd::export::Args),
+    /// Check an export folder against its MANIFEST.json (exit 2 on any difference).
+    VerifyExport(cmd::verify_export::Args),
     /// Validate a station config and the model and sequence it names.
     ///
     /// Prints every problem as file:line:column: field: reason and exits 2 if
@@ -61,6 +67,9 @@ fn main() -> ExitCode {
         Command::Ctl(args) => cmd::ctl::run(&args),
         Command::Synth(args) => cmd::synth::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
+        Command::VerifyAudit(args) => cmd::verify_audit::run(&args),
+        Command::Export(args) => cmd::export::run(&args),
+        Command::VerifyExport(args) => cmd::verify_export::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -440,6 +440,55 @@ pub struct GpioLine {
 pub struct Audit {
     /// SQLite file; relative to `station.data_dir`.
     pub path: PathBuf,
+    /// Retention by size: the oldest rows beyond this many MiB of database
+    /// are pruned (an anchor row keeps the chain verifiable). Default 1024.
+    #[serde(default = "default_audit_max_megabytes")]
+    pub max_megabytes: u32,
+    /// Retention by age: rows older than this many days are pruned too.
+    /// Absent: rows are kept whatever their age, within `max_megabytes`.
+    #[serde(default)]
+    pub max_days: Option<u32>,
+    /// Where removable media (USB sticks) are mounted, for exports.
+    #[serde(default = "default_mount_roots")]
+    pub mount_roots: Vec<PathBuf>,
+}
+
+fn default_audit_max_megabytes() -> u32 {
+    1024
+}
+fn default_mount_roots() -> Vec<PathBuf> {
+    vec![PathBuf::from("/run/media"), PathBuf::from("/media")]
+}
+
+fn validate_audit(audit: &Audit, report: &mut Report<'_, '_>) {
+    if audit.path.as_os_str().is_empty() {
+        report.at("audit.path", "path is empty");
+    }
+    if !(1..=1_048_576).contains(&audit.max_megabytes) {
+        report.at(
+            "audit.max_megabytes",
+            format!("max_megabytes = {} must be from 1 to 1048576", audit.max_megabytes),
+        );
+    }
+    if let Some(days) = audit.max_days
+        && !(1..=36_500).contains(&days)
+    {
+        report.at(
+            "audit.max_days",
+            format!("max_days = {days} must be from 1 to 36500; leave it out to keep rows whatever their age"),
+        );
+    }
+    for (i, root) in audit.mount_roots.iter().enumerate() {
+        let field = format!("audit.mount_roots[{i}]");
+        if !root.is_absolute() || root.parent().is_none() {
+            report.at(
+                field,
+                format!("mount root `{}` must be an absolute path below /", root.display()),
+            );
+        } else if audit.mount_roots[..i].contains(root) {
+            report.at(field, format!("mount root `{}` is listed twice", root.display()));
+        }
+    }
 }
 
 impl Source {
@@ -520,10 +569,8 @@ impl StationConfig {
         if let Some(gpio) = &gpio {
             validate_gpio(gpio, &mut report);
         }
-        if let Some(audit) = &audit
-            && audit.path.as_os_str().is_empty()
-        {
-            report.at("audit.path", "path is empty");
+        if let Some(audit) = &audit {
+            validate_audit(audit, &mut report);
         }
 
         let config = match (station, sources, media, model, decoder, sequence, outputs, gpio, audit) {
@@ -957,11 +1004,50 @@ path = "audit.sqlite"
         assert_eq!(
             problems(&bad),
             vec![
-                "station.toml:32:1: audit.paht: unknown field `paht`, expected `path`",
+                "station.toml:32:1: audit.paht: unknown field `paht`, expected one of `path`, `max_megabytes`, `max_days`, `mount_roots`",
                 "station.toml:5:10: station.source: source `dmeo` is not configured; [sources] has: cam, demo",
                 "station.toml:12:8: sources.cam.rtp.port: port must be from 1 to 65535",
                 "station.toml:13:13: sources.cam.rtp.multicast: 10.0.0.1 is not a multicast address",
                 "station.toml:19:18: decoder.min_confidence: min_confidence = 1.6 must be greater than 0 and at most 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn audit_retention_and_mount_roots() {
+        let config = StationConfig::parse("station.toml", GOOD).expect("valid");
+        assert_eq!(config.audit.max_megabytes, 1024);
+        assert_eq!(config.audit.max_days, None);
+        assert_eq!(
+            config.audit.mount_roots,
+            vec![PathBuf::from("/run/media"), PathBuf::from("/media")]
+        );
+        let set = GOOD.replace(
+            "path = \"audit.sqlite\"",
+            "path = \"audit.sqlite\"\nmax_megabytes = 64\nmax_days = 365\nmount_roots = [\"/mnt/usb\"]",
+        );
+        let config = StationConfig::parse("station.toml", &set).expect("valid");
+        assert_eq!((config.audit.max_megabytes, config.audit.max_days), (64, Some(365)));
+        assert_eq!(config.audit.mount_roots, vec![PathBuf::from("/mnt/usb")]);
+        let bad = GOOD.replace(
+            "path = \"audit.sqlite\"",
+            "path = \"audit.sqlite\"\nmax_megabytes = 0\nmax_days = 0\nmount_roots = [\"/media\", \"usb\", \"/media\", \"/\"]",
+        );
+        assert_eq!(
+            problems(&bad),
+            vec![
+                "station.toml:33:17: audit.max_megabytes: max_megabytes = 0 must be from 1 to 1048576",
+                "station.toml:34:12: audit.max_days: max_days = 0 must be from 1 to 36500; leave it out to keep rows whatever their age",
+                "station.toml:35:26: audit.mount_roots[1]: mount root `usb` must be an absolute path below /",
+                "station.toml:35:33: audit.mount_roots[2]: mount root `/media` is listed twice",
+                "station.toml:35:43: audit.mount_roots[3]: mount root `/` must be an absolute path below /",
+            ]
+        );
+        let typo = GOOD.replace("path = \"audit.sqlite\"", "path = \"audit.sqlite\"\nmax_mb = 5");
+        assert_eq!(
+            problems(&typo),
+            vec![
+                "station.toml:33:1: audit.max_mb: unknown field `max_mb`, expected one of `path`, `max_megabytes`, `max_days`, `mount_roots`"
             ]
         );
     }

@@ -4,5 +4,8 @@ pub mod check;
 pub mod check_config;
 pub mod ctl;
 pub mod eval;
+pub mod export;
 pub mod run;
 pub mod synth;
+pub mod verify_audit;
+pub mod verify_export;
