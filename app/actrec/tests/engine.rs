@@ -422,6 +422,78 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
     // interval and a file.
     let files = recordings(&dir).len();
     assert!((2..=3).contains(&files), "{files} recordings");
+
+    // No video until the file plays, and again once it has ended.
+    let faults: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "fault" && e["fault"] == "no_video")
+        .map(|e| e["active"].as_bool())
+        .collect();
+    assert_eq!(faults, [Some(true), Some(false), Some(true)], "{events:#?}");
+
+    // The line outputs, through the sim backend's record: safe at start (red
+    // lit, relay holding the line), amber while inspecting, green after the
+    // good part, the relay and blinking red after the faulty one, safe at the end.
+    let records = actrec_io::sim::SimLines::read_records(&dir.join("data/gpio-sim.jsonl")).expect("gpio record");
+    let level = |upto: usize, line: &str| {
+        records[..upto]
+            .iter()
+            .rev()
+            .find(|r| r.line.name() == line)
+            .map(|r| r.state.is_on())
+    };
+    assert_eq!(level(6, "red"), Some(true));
+    assert_eq!(level(6, "reject"), Some(true));
+    let green = records
+        .iter()
+        .position(|r| r.line.name() == "green" && r.state.is_on())
+        .expect("green after the good part");
+    assert_eq!(level(green + 1, "reject"), Some(false));
+    let fired = green
+        + records[green..]
+            .iter()
+            .position(|r| r.line.name() == "reject" && r.state.is_on())
+            .expect("the relay fires for the faulty part");
+    assert_eq!(level(fired + 1, "green"), Some(false));
+    let heartbeats = records.iter().filter(|r| r.line.name() == "heartbeat").count();
+    assert!(heartbeats > 20, "the heartbeat toggles once per window: {heartbeats}");
+    let end = records.len();
+    for line in ["red", "reject"] {
+        assert_eq!(level(end, line), Some(true), "{line} at the end");
+    }
+    for line in ["green", "amber", "buzzer"] {
+        assert_eq!(level(end, line), Some(false), "{line} at the end");
+    }
+
+    // The audit log holds both verdicts, committed before the engine said so,
+    // the faults, and an unbroken chain.
+    let db = dir.join("data/audit.sqlite");
+    let sql = |query: &str| {
+        let out = Command::new("sqlite3").arg(&db).arg(query).output().expect("sqlite3");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(
+        sql("SELECT part, verdict, missing FROM parts ORDER BY id"),
+        "1|pass|[]\n2|reject|[\"greased_disk\"]"
+    );
+    let committed: Vec<String> = events
+        .iter()
+        .filter(|e| e["kind"] == "committed")
+        .map(|e| e["row"].to_string())
+        .collect();
+    assert_eq!(committed.join("\n"), sql("SELECT id FROM parts ORDER BY id"));
+    assert_eq!(
+        sql("SELECT fault || ' ' || state FROM faults ORDER BY id"),
+        "no_video raised\nno_video cleared\nno_video raised"
+    );
+    assert!(sql("SELECT clip FROM parts WHERE part = 2").contains("part-000002"));
+    let verify = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args(["verify-audit", "--db"])
+        .arg(&db)
+        .output()
+        .expect("verify-audit");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
 }
 
 #[test]

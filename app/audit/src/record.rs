@@ -184,6 +184,18 @@ pub enum Fault {
     Other,
 }
 
+impl From<actrec_core::light::FaultKind> for Fault {
+    fn from(kind: actrec_core::light::FaultKind) -> Self {
+        use actrec_core::light::FaultKind;
+        match kind {
+            FaultKind::NoVideo => Fault::NoVideo,
+            FaultKind::InferenceStalled => Fault::InferenceStalled,
+            FaultKind::ConfigError => Fault::ConfigError,
+            FaultKind::AuditWriteFailure => Fault::AuditWriteFailure,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultState {

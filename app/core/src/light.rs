@@ -54,8 +54,9 @@
 
 use crate::config::RejectMode;
 
-/// Why the station is not inspecting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Why the station is not inspecting. Ordered by which the tower and panel
+/// name first when several hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FaultKind {
     /// No frame from the source (lost, or never started).
     NoVideo,

@@ -19,7 +19,8 @@ use actrec_preprocess::{Clip, ModelFrame, Windower};
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let model_dir = std::env::var_os("ACTREC_BENCH_MODEL").map_or_else(|| root.join("config/models/demo"), PathBuf::from);
+    let model_dir =
+        std::env::var_os("ACTREC_BENCH_MODEL").map_or_else(|| root.join("config/models/demo"), PathBuf::from);
     let text = std::fs::read_to_string(model_dir.join("manifest.toml")).expect("manifest");
     let manifest = Manifest::parse("manifest.toml", &text).expect("manifest");
     let size = manifest.input.size as usize;
@@ -64,9 +65,7 @@ fn main() {
     let fastest = runs.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
     println!(
         "windows of {:.2} s at {size}x{size}, model {} {}",
-        manifest.input.window_seconds,
-        manifest.name,
-        manifest.version
+        manifest.input.window_seconds, manifest.name, manifest.version
     );
     println!("| stage, per window | ms | ratio to preprocessing | ratio to the fastest runtime |");
     println!("|---|---:|---:|---:|");

@@ -15,7 +15,11 @@ use super::StartError;
 #[derive(Debug, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ControlRequest {
-    SwitchSource { source: String },
+    SwitchSource {
+        source: String,
+    },
+    /// A supervisor acknowledges a rejected part: the latched relay releases.
+    Acknowledge,
     Status,
 }
 

@@ -7,36 +7,39 @@
 //! (`control.rs`). Events are written to stdout as JSON lines; logs go to
 //! stderr.
 
+mod audit;
 mod control;
+mod line;
 mod model;
+mod out;
+mod station;
 mod supervise;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use actrec_core::config::{Mp4Split, Outputs, StationConfig, StreamOutput};
-use actrec_core::decode::Window;
-use actrec_core::event::{Event, StepStatus, Verdict};
 use actrec_core::inspect::Inspector;
 use actrec_infer::Classifier;
 use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
-use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Standing};
+use actrec_media::output::{ClipSettings, Output, OutputConfig};
 use actrec_preprocess::Windower;
 use crossbeam_channel::{bounded, select, tick};
-use serde::Serialize;
 
+use audit::AuditLog;
 pub use control::ControlReply;
-use control::{ControlCall, ControlRequest, ControlSocket};
-use model::{ModelBranch, Prediction, Predictions};
+use control::{ControlCall, ControlSocket};
+use line::LineOutputs;
+use model::{ModelBranch, Predictions};
+use out::{EventOut, PredictionLog};
+use station::Station;
 
 use crate::Format;
 use crate::files::{Failure, load_station, read_windows};
-use crate::report::{self, Record};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -109,12 +112,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         Predictions::None => None,
         _ => Some(Inspector::new(station.config.decoder.clone(), &station.definition)),
     };
+    let judged_with = audit::judged_with(&station, &args.config, config_dir).map_err(Failure::Start)?;
     engine(
         args,
         &station.config,
         station.manifest.input.size,
         predictions,
         inspector,
+        judged_with,
     )
     .map_err(Failure::Start)
 }
@@ -124,7 +129,8 @@ fn engine(
     config: &StationConfig,
     model_size: u32,
     predictions: Predictions,
-    mut inspector: Option<Inspector>,
+    inspector: Option<Inspector>,
+    judged_with: actrec_audit::record::JudgedWith,
 ) -> Result<(), StartError> {
     actrec_media::init()?;
     let config_dir = args.config.parent().unwrap_or(Path::new("."));
@@ -149,7 +155,12 @@ fn engine(
         .collect();
     let (events_tx, events) = crossbeam_channel::unbounded();
 
-    let mut output_config = output_config(config, &config.data_dir(config_dir), fragments.clone(), sizes)?;
+    let data_dir = config.data_dir(config_dir);
+    std::fs::create_dir_all(&data_dir).map_err(|err| StartError::Path {
+        path: data_dir.clone(),
+        message: format!("cannot create the data directory: {err}"),
+    })?;
+    let mut output_config = output_config(config, &data_dir, fragments.clone(), sizes)?;
     if output_config.plan.outputs.preview && !has_desktop() {
         // Without a desktop, video sinks may crash the process; the engine must not go down for a preview.
         output_config.plan.outputs.preview = false;
@@ -157,6 +168,13 @@ fn engine(
             message: "preview: no desktop session (neither DISPLAY nor WAYLAND_DISPLAY is set); preview is off".into(),
         });
     }
+    // The lines first: every line safe (red, relay held) before anything else can fail.
+    let line = LineOutputs::open(&config.gpio, &data_dir)?;
+    let audit = AuditLog::open(
+        &config.audit_path(config_dir),
+        actrec_audit::Settings::from_config(&config.audit),
+        judged_with,
+    )?;
     let output = Output::start(output_config, events_tx.clone())?;
     let ingest = Ingest::start(
         IngestConfig {
@@ -196,57 +214,57 @@ fn engine(
         .seconds
         .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let ticks = tick(Duration::from_millis(200));
-    let mut predictions_log = args.predictions.as_deref().map(PredictionLog::create).transpose()?;
-    let mut state = EngineState {
-        source: initial,
-        frames: Arc::clone(&model.frames),
-        split_by_part: config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part),
-        display_frames: 0,
-        lost: false,
-        annotation: Annotation::default(),
-        part: None,
-    };
-    if let Some(inspector) = &inspector {
-        state.annotation.expected_next = inspector.expected_next();
-    }
-    output.annotate(&state.annotation());
     let out = EventOut {
         format: args.format,
         colour: matches!(args.format, Format::Text)
             && std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none(),
     };
+    let mut station = Station::new(
+        initial,
+        Arc::clone(&model.frames),
+        config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part),
+        inspector,
+        config.decoder.min_confidence,
+        output,
+        line,
+        audit,
+        out,
+        args.predictions.as_deref().map(PredictionLog::create).transpose()?,
+    );
+    let mut stop_reason = String::from("stopped");
     loop {
         select! {
             recv(events) -> event => {
                 let Ok(event) = event else { break };
-                state.on_media_event(&event);
-                output.annotate(&state.annotation());
-                out.media(&event);
+                station.on_media_event(&event);
                 if args.exit_on_end && matches!(event, MediaEvent::SourceEnded { .. }) {
                     break;
                 }
             }
             recv(model.predictions) -> prediction => {
                 let Ok(prediction) = prediction else { continue };
-                state.on_prediction(prediction, inspector.as_mut(), &output, &out, predictions_log.as_mut())?;
+                station.on_prediction(prediction)?;
             }
             recv(ingest.display) -> frame => {
                 if let Ok(frame) = frame {
-                    state.display_frames += 1;
-                    output.push(&frame);
+                    station.display_frames += 1;
+                    station.output.push(&frame);
                 }
             }
             recv(control) -> call => {
                 if let Ok((request, reply)) = call {
-                    let _ = reply.send(state.control(&ingest, request));
+                    let _ = reply.send(station.control(&ingest, request));
                 }
             }
             recv(signals) -> signal => {
-                tracing::info!(signal = signal.unwrap_or(0), "stopping on signal");
+                let signal = signal.unwrap_or(0);
+                tracing::info!(signal, "stopping on signal");
+                stop_reason = format!("stopped by signal {signal}");
                 break;
             }
             recv(ticks) -> _ => {
+                station.tick(&model);
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
@@ -256,240 +274,20 @@ fn engine(
     supervise::stopping();
     drop(ingest);
     for prediction in model.finish() {
-        state.on_prediction(prediction, inspector.as_mut(), &output, &out, predictions_log.as_mut())?;
+        station.on_prediction(prediction)?;
     }
-    if let Some(inspector) = inspector.as_mut() {
-        for event in inspector.finish() {
-            state.on_station_event(&event, &output);
-            out.station(&event);
-        }
-    }
-    output.shutdown();
+    station.finish();
+    station.stopped(&stop_reason);
+    station.output.shutdown();
     // Events of the last moments (a clip finished during shutdown) are still reported.
     for event in events.try_iter() {
-        out.media(&event);
+        station.out.media(&event);
     }
-    out.stopped(state.frames.load(Ordering::Relaxed), state.display_frames);
+    station.line.shutdown();
+    station
+        .out
+        .stopped(station.frames.load(Ordering::Relaxed), station.display_frames);
     Ok(())
-}
-
-/// Every window's prediction, one JSON line each, flushed as written.
-struct PredictionLog {
-    path: PathBuf,
-    file: std::io::BufWriter<std::fs::File>,
-}
-
-impl PredictionLog {
-    fn create(path: &Path) -> Result<Self, StartError> {
-        let file = std::fs::File::create(path).map_err(|err| StartError::Path {
-            path: path.to_owned(),
-            message: format!("cannot create: {err}"),
-        })?;
-        Ok(Self {
-            path: path.to_owned(),
-            file: std::io::BufWriter::new(file),
-        })
-    }
-
-    fn write(&mut self, window: &Window) -> Result<(), StartError> {
-        let line = serde_json::json!({"t": window.t, "label": window.label, "p": window.p});
-        writeln!(self.file, "{line}")
-            .and_then(|()| self.file.flush())
-            .map_err(|err| StartError::Path {
-                path: self.path.clone(),
-                message: format!("cannot write: {err}"),
-            })
-    }
-}
-
-/// Where the engine's events go: JSON lines (the `actrec check` schema for
-/// station events), or an operator's readable log.
-struct EventOut {
-    format: Format,
-    colour: bool,
-}
-
-impl EventOut {
-    fn line(&self, line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
-    }
-
-    fn json(&self, value: &impl Serialize) {
-        if let Ok(line) = serde_json::to_string(value) {
-            self.line(&line);
-        }
-    }
-
-    fn station(&self, event: &Event) {
-        match self.format {
-            Format::Json => self.json(&Record::from(event)),
-            Format::Text => self.line(&report::text(event, self.colour)),
-        }
-    }
-
-    fn media(&self, event: &MediaEvent) {
-        match self.format {
-            Format::Json => self.json(event),
-            Format::Text => self.line(&format!("{:10}  {}", "", media_text(event))),
-        }
-    }
-
-    fn stopped(&self, frames: u64, display_frames: u64) {
-        match self.format {
-            Format::Json => {
-                self.json(&serde_json::json!({"kind": "stopped", "frames": frames, "display_frames": display_frames}))
-            }
-            Format::Text => self.line(&format!("# stopped after {frames} frames ({display_frames} shown)")),
-        }
-    }
-}
-
-fn media_text(event: &MediaEvent) -> String {
-    match event {
-        MediaEvent::SourceStarted { source, .. } => format!("source {source}: started"),
-        MediaEvent::SourceLost { source, reason } => format!("source {source}: LOST ({reason})"),
-        MediaEvent::SourceRestored { source } => format!("source {source}: restored"),
-        MediaEvent::SourceError { source, message } => format!("source {source}: ERROR {message}"),
-        MediaEvent::SourceEnded { source } => format!("source {source}: ended"),
-        MediaEvent::SourceSwitched { from, to } => format!("source switched from {from} to {to}"),
-        MediaEvent::FramesDropped {
-            source,
-            branch,
-            count,
-            total,
-        } => {
-            format!("source {source}: {count} frames dropped ({branch:?} branch, {total} in all)")
-        }
-        MediaEvent::OutputError { message } => format!("output ERROR {message}"),
-        MediaEvent::ClipWritten { part, path } => format!("part {part}: evidence clip {}", path.display()),
-        MediaEvent::ClipFailed { part, message } => format!("part {part}: evidence clip FAILED {message}"),
-    }
-}
-
-struct EngineState {
-    source: String,
-    /// Model frames taken from the ingest.
-    frames: Arc<AtomicU64>,
-    /// Each part gets its own recording.
-    split_by_part: bool,
-    display_frames: u64,
-    lost: bool,
-    /// What the decisions say, burned into the video.
-    annotation: Annotation,
-    part: Option<u32>,
-}
-
-impl EngineState {
-    /// A window's prediction goes through the decoder and checker; its events
-    /// drive the overlay, recordings and clips.
-    fn on_prediction(
-        &mut self,
-        prediction: Prediction,
-        inspector: Option<&mut Inspector>,
-        output: &Output,
-        out: &EventOut,
-        log: Option<&mut PredictionLog>,
-    ) -> Result<(), StartError> {
-        let window = prediction.map_err(StartError::Inference)?;
-        if let Some(log) = log {
-            log.write(&window)?;
-        }
-        if let Some(inspector) = inspector {
-            for event in inspector.push(&window) {
-                self.on_station_event(&event, output);
-                out.station(&event);
-            }
-            self.annotation.expected_next = inspector.expected_next();
-        }
-        output.annotate(&self.annotation());
-        Ok(())
-    }
-
-    fn on_media_event(&mut self, event: &MediaEvent) {
-        match event {
-            MediaEvent::SourceLost { source, reason } => {
-                self.lost = true;
-                supervise::status(&format!("NO VIDEO: source {source} lost ({reason})"));
-            }
-            MediaEvent::SourceRestored { source } => {
-                self.lost = false;
-                supervise::status(&format!("inspecting; source {source}"));
-            }
-            MediaEvent::SourceSwitched { to, .. } => {
-                self.source = to.clone();
-                self.lost = false;
-                supervise::status(&format!("inspecting; source {to}"));
-            }
-            _ => {}
-        }
-    }
-
-    /// Station events drive the overlay, the recording splits and the clips.
-    fn on_station_event(&mut self, event: &Event, output: &Output) {
-        match event {
-            Event::Warning(w) => self.annotation.label = Some((w.label.clone(), w.p)),
-            Event::Step(step) => {
-                if self.part != Some(step.part) {
-                    self.part = Some(step.part);
-                    output.part_started(step.part);
-                }
-                self.annotation.label = Some((step.step.clone(), step.p));
-                self.annotation.step = Some((step.step.clone(), step.status == StepStatus::Ok));
-                self.annotation.part = Some(step.part);
-            }
-            Event::Part(part) => {
-                let (text, standing) = match part.verdict {
-                    Verdict::Pass => ("PASS", Standing::Pass),
-                    Verdict::Reject => ("REJECT", Standing::Reject),
-                    Verdict::Incomplete => ("INCOMPLETE", Standing::Warning),
-                };
-                self.annotation.verdict = Some((format!("{text} #{}", part.part), standing));
-                if self.split_by_part {
-                    output.split_recording();
-                }
-                if part.verdict == Verdict::Reject
-                    && let Some(path) = output.save_clip(part.part)
-                {
-                    tracing::info!(part = part.part, clip = %path.display(), "saving evidence clip");
-                }
-                self.part = None;
-            }
-        }
-    }
-
-    fn annotation(&self) -> Annotation {
-        let mut annotation = Annotation {
-            source: self.source.clone(),
-            ..self.annotation.clone()
-        };
-        if self.lost {
-            annotation.verdict = Some(("NO VIDEO".to_owned(), Standing::Fault));
-        }
-        annotation
-    }
-
-    fn control(&mut self, ingest: &Ingest, request: ControlRequest) -> ControlReply {
-        let reply = |ok: bool, error: Option<String>| ControlReply {
-            ok,
-            error,
-            source: None,
-            frames: None,
-        };
-        match request {
-            ControlRequest::SwitchSource { source } => match ingest.switch_source(&source) {
-                Ok(()) => reply(true, None),
-                Err(err) => reply(false, Some(err.to_string())),
-            },
-            ControlRequest::Status => ControlReply {
-                ok: true,
-                error: None,
-                source: Some(self.source.clone()),
-                frames: Some(self.frames.load(Ordering::Relaxed)),
-            },
-        }
-    }
 }
 
 fn has_desktop() -> bool {

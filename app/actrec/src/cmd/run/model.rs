@@ -9,10 +9,10 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use actrec_core::decode::Window;
 use actrec_core::sync::lock;
@@ -150,4 +150,3 @@ impl ModelBranch {
         rest
     }
 }
-

@@ -1,0 +1,169 @@
+//! The engine's side of the audit log: station events become audit records.
+//! A part's verdict is committed (fsync) before the reject relay fires; a
+//! write that fails raises the `audit_write_failure` fault, and the part is
+//! still rejected on the line.
+
+use std::path::Path;
+
+use actrec_audit::record::{
+    Artifact, FaultRecord, FaultState, JudgedWith, OperatorAction, OperatorRecord, PartRecord, Record, SourceChange,
+    SourceRecord, StationEvent, StationRecord, StepRecord, WarningRecord,
+};
+use actrec_audit::{Audit, RowId, Settings, Timestamp, sha256_file};
+use actrec_core::event::Event;
+use actrec_core::light::FaultKind;
+
+use super::StartError;
+use crate::files::Station as LoadedStation;
+
+/// How often old rows are pruned, beyond the start.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+pub struct AuditLog {
+    audit: Audit,
+    judged_with: JudgedWith,
+    /// The open part, for warnings.
+    part: Option<u32>,
+}
+
+/// The model, config and sequence by name, version and SHA-256.
+pub fn judged_with(station: &LoadedStation, config_path: &Path, config_dir: &Path) -> Result<JudgedWith, StartError> {
+    let hash = |path: &Path| {
+        sha256_file(path).map_err(|err| StartError::Path {
+            path: path.to_owned(),
+            message: format!("cannot read to hash it: {err}"),
+        })
+    };
+    let manifest = &station.manifest;
+    let model_dir = station.config.model_dir(config_dir);
+    let model_file = model_dir.join(manifest.file.as_deref().unwrap_or(actrec_core::manifest::MANIFEST_FILE));
+    let sequence = station.config.sequence_file(config_dir);
+    Ok(JudgedWith {
+        model: Artifact {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            sha256: hash(&model_file)?,
+        },
+        config: Artifact {
+            name: config_path.display().to_string(),
+            version: String::new(),
+            sha256: hash(config_path)?,
+        },
+        sequence: Artifact {
+            name: station.definition.name.clone(),
+            version: String::new(),
+            sha256: hash(&sequence)?,
+        },
+    })
+}
+
+impl AuditLog {
+    pub fn open(path: &Path, settings: Settings, judged_with: JudgedWith) -> Result<Self, StartError> {
+        let mut audit = Audit::open(path, settings).map_err(|err| StartError::Path {
+            path: path.to_owned(),
+            message: format!("audit log: {err}"),
+        })?;
+        if let Err(err) = audit.prune(Timestamp::now()) {
+            tracing::error!(%err, "audit log: pruning old rows failed");
+        }
+        match audit.head() {
+            // The head in the journal lets anyone notice later that the newest rows were cut off.
+            Ok(head) => tracing::info!(audit = %path.display(), head = ?head, "audit log open"),
+            Err(err) => tracing::warn!(%err, "audit log: cannot read the chain head"),
+        }
+        Ok(Self {
+            audit,
+            judged_with,
+            part: None,
+        })
+    }
+
+    /// A station event. A part's verdict is committed durably; returns its row.
+    pub fn event(&mut self, event: &Event, clip: Option<&Path>) -> Result<Option<RowId>, actrec_audit::Error> {
+        match event {
+            Event::Warning(w) => {
+                self.audit.record(&Record::Warning(WarningRecord {
+                    part: self.part,
+                    stream_t: w.t,
+                    label: w.label.clone(),
+                    p: w.p,
+                }))?;
+                Ok(None)
+            }
+            Event::Step(step) => {
+                self.part = Some(step.part);
+                self.audit.record(&Record::Step(StepRecord {
+                    part: step.part,
+                    stream_t: step.t,
+                    step: step.step.clone(),
+                    p: step.p,
+                    status: step.status,
+                    expected: step.expected.clone(),
+                }))?;
+                Ok(None)
+            }
+            Event::Part(part) => {
+                self.part = None;
+                let row = self.audit.commit_verdict(&PartRecord {
+                    part: part.part,
+                    stream_t: part.t,
+                    verdict: part.verdict,
+                    missing: part.missing.clone(),
+                    errors: part.errors,
+                    clip: clip.map(|c| c.display().to_string()),
+                    judged_with: self.judged_with.clone(),
+                })?;
+                Ok(Some(row))
+            }
+        }
+    }
+
+    pub fn fault(&mut self, kind: FaultKind, active: bool, detail: &str) -> Result<RowId, actrec_audit::Error> {
+        let state = if active {
+            FaultState::Raised
+        } else {
+            FaultState::Cleared
+        };
+        self.audit.commit(&Record::Fault(FaultRecord {
+            fault: kind.into(),
+            state,
+            detail: detail.to_owned(),
+        }))
+    }
+
+    pub fn source(
+        &mut self,
+        source: &str,
+        change: SourceChange,
+        previous: Option<String>,
+        detail: &str,
+    ) -> Result<RowId, actrec_audit::Error> {
+        self.audit.record(&Record::Source(SourceRecord {
+            source: source.to_owned(),
+            change,
+            previous,
+            detail: detail.to_owned(),
+        }))
+    }
+
+    pub fn operator(&mut self, action: OperatorAction) -> Result<RowId, actrec_audit::Error> {
+        self.audit
+            .commit(&Record::Operator(OperatorRecord { operator: None, action }))
+    }
+
+    pub fn station(&mut self, event: StationEvent, detail: &str) -> Result<RowId, actrec_audit::Error> {
+        self.audit.commit(&Record::Station(StationRecord {
+            event,
+            software: env!("CARGO_PKG_VERSION").to_owned(),
+            detail: detail.to_owned(),
+        }))
+    }
+
+    pub fn prune(&mut self) {
+        match self.audit.prune(Timestamp::now()) {
+            Ok(Some(pruned)) => tracing::info!(rows = pruned.rows, "audit log: old rows pruned"),
+            Ok(None) => {}
+            Err(err) => tracing::error!(%err, "audit log: pruning old rows failed"),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The station's outputs to the line: the tower light, the reject relay and
+//! the heartbeat, driven from what the engine knows (faults, parts,
+//! verdicts, warnings) through the pure policy in `actrec_core::light`.
+//!
+//! Faults are kept as a set, since several can hold at once (no video while
+//! the audit log is unwritable); the tower shows the first in `FaultKind`'s
+//! order, and each fault's start and end is reported.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use actrec_core::config::Gpio;
+use actrec_core::event::{Event, Verdict};
+use actrec_core::light::{FaultKind, Health, LastVerdict, StationState};
+use actrec_core::sync::lock;
+use actrec_io::{Actuators, Ticker};
+
+use super::StartError;
+
+pub struct LineOutputs {
+    actuators: Arc<Mutex<Actuators>>,
+    ticker: Option<Ticker>,
+    state: StationState,
+    faults: BTreeSet<FaultKind>,
+}
+
+/// A fault that started or ended, for the event stream and the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultChange {
+    pub fault: FaultKind,
+    pub active: bool,
+}
+
+impl LineOutputs {
+    /// Opens the configured backend with every line safe.
+    pub fn open(gpio: &Gpio, data_dir: &Path) -> Result<Self, StartError> {
+        let actuators = Actuators::open(gpio, data_dir, Instant::now()).map_err(|err| StartError::Path {
+            path: data_dir.join("[gpio]"),
+            message: format!("output lines: {err}"),
+        })?;
+        actuators.install_panic_hook();
+        let actuators = Arc::new(Mutex::new(actuators));
+        let ticker = Ticker::spawn(Arc::clone(&actuators)).map_err(|err| StartError::Path {
+            path: "output ticker thread".into(),
+            message: err.to_string(),
+        })?;
+        Ok(Self {
+            actuators,
+            ticker: Some(ticker),
+            state: StationState::START,
+            faults: BTreeSet::new(),
+        })
+    }
+
+    /// Starts or ends a fault; returns the change, if it is one.
+    pub fn fault(&mut self, kind: FaultKind, active: bool) -> Option<FaultChange> {
+        let changed = if active {
+            self.faults.insert(kind)
+        } else {
+            self.faults.remove(&kind)
+        };
+        if !changed {
+            return None;
+        }
+        if active {
+            tracing::error!(fault = kind.as_str(), "station fault: not inspecting");
+        } else {
+            tracing::info!(fault = kind.as_str(), "station fault cleared");
+        }
+        self.apply();
+        Some(FaultChange { fault: kind, active })
+    }
+
+    pub fn has_fault(&self, kind: FaultKind) -> bool {
+        self.faults.contains(&kind)
+    }
+
+    /// One inference window: the heartbeat toggles, and the warning lamp follows its confidence.
+    pub fn window(&mut self, low_confidence: bool) {
+        if let Err(err) = lock(&self.actuators).heartbeat() {
+            tracing::warn!(%err, "heartbeat line");
+        }
+        if self.state.low_confidence != low_confidence {
+            self.state.low_confidence = low_confidence;
+            self.apply();
+        }
+    }
+
+    /// A station event. A rejected part fires the relay; the caller commits
+    /// the verdict to the audit log first.
+    pub fn event(&mut self, event: &Event) {
+        match event {
+            Event::Warning(_) => return,
+            Event::Step(_) => self.state.part_in_progress = true,
+            Event::Part(part) => {
+                self.state.part_in_progress = false;
+                self.state.last_verdict = LastVerdict::from(part.verdict);
+                if part.verdict != Verdict::Pass {
+                    self.state.reject_unacknowledged = true;
+                    if let Err(err) = lock(&self.actuators).reject(Instant::now()) {
+                        tracing::error!(part = part.part, %err, "reject relay");
+                    }
+                }
+            }
+        }
+        self.apply();
+    }
+
+    /// A supervisor acknowledged the reject. Returns whether one was waiting.
+    pub fn acknowledge(&mut self) -> bool {
+        let waiting = self.state.reject_unacknowledged;
+        self.state.reject_unacknowledged = false;
+        if let Err(err) = lock(&self.actuators).acknowledge(Instant::now()) {
+            tracing::error!(%err, "reject relay");
+        }
+        self.apply();
+        waiting
+    }
+
+    fn apply(&mut self) {
+        self.state.health = self.faults.first().map_or(Health::Healthy, |kind| Health::Fault(*kind));
+        if let Err(err) = lock(&self.actuators).apply(&self.state, Instant::now()) {
+            tracing::error!(%err, "tower light");
+        }
+    }
+
+    /// Drives every line safe: the engine's orderly stop.
+    pub fn shutdown(&mut self) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.stop();
+        }
+        if let Err(err) = lock(&self.actuators).shutdown() {
+            tracing::error!(%err, "cannot drive the output lines safe");
+        }
+    }
+}
+
+impl Drop for LineOutputs {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,307 @@
+//! What the engine's main loop keeps and how it reacts: predictions go
+//! through the decoder and checker, and their events, the media events and
+//! the faults drive the overlay, the recordings and clips, the line outputs
+//! (tower light, reject relay, heartbeat) and the event stream.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use actrec_audit::record::{OperatorAction, SourceChange, StationEvent};
+
+use actrec_core::event::{Event, StepStatus, Verdict};
+use actrec_core::inspect::Inspector;
+use actrec_core::light::FaultKind;
+use actrec_media::event::MediaEvent;
+use actrec_media::ingest::Ingest;
+use actrec_media::output::{Annotation, Output, Standing};
+
+use super::StartError;
+use super::audit::{AuditLog, PRUNE_EVERY};
+use super::control::{ControlReply, ControlRequest};
+use super::line::{FaultChange, LineOutputs};
+use super::model::{ModelBranch, Prediction};
+use super::out::{EventOut, PredictionLog};
+use super::supervise;
+
+/// A frame taking this long in the model branch means inference stalled:
+/// a window takes milliseconds.
+pub const INFERENCE_STALL: Duration = Duration::from_secs(5);
+
+pub struct Station {
+    pub source: String,
+    /// Model frames taken from the ingest.
+    pub frames: Arc<AtomicU64>,
+    pub display_frames: u64,
+    /// Each part gets its own recording.
+    pub split_by_part: bool,
+    pub inspector: Option<Inspector>,
+    /// Windows below this top-1 probability are low-confidence warnings.
+    pub min_confidence: f64,
+    pub output: Output,
+    pub line: LineOutputs,
+    pub audit: AuditLog,
+    last_prune: Instant,
+    pub out: EventOut,
+    pub log: Option<PredictionLog>,
+    /// What the decisions say, burned into the video.
+    annotation: Annotation,
+    part: Option<u32>,
+}
+
+impl Station {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        source: String,
+        frames: Arc<AtomicU64>,
+        split_by_part: bool,
+        inspector: Option<Inspector>,
+        min_confidence: f64,
+        output: Output,
+        line: LineOutputs,
+        audit: AuditLog,
+        out: EventOut,
+        log: Option<PredictionLog>,
+    ) -> Self {
+        let mut annotation = Annotation::default();
+        if let Some(inspector) = &inspector {
+            annotation.expected_next = inspector.expected_next();
+        }
+        let mut station = Self {
+            source,
+            frames,
+            display_frames: 0,
+            split_by_part,
+            inspector,
+            min_confidence,
+            output,
+            line,
+            audit,
+            last_prune: Instant::now(),
+            out,
+            log,
+            annotation,
+            part: None,
+        };
+        let started = station.audit.station(StationEvent::Started, "engine started");
+        station.audited(started.map(drop), "station start");
+        // Not inspecting until the source delivers.
+        station.fault(FaultKind::NoVideo, true, "waiting for the first frame");
+        station
+    }
+
+    /// Audit-log writes that fail raise the audit fault; one that succeeds clears it.
+    fn audited(&mut self, result: Result<(), actrec_audit::Error>, what: &str) {
+        let failing = result.is_err();
+        if let Err(err) = result {
+            tracing::error!(%err, "audit log: cannot record the {what}");
+        }
+        if failing != self.line.has_fault(FaultKind::AuditWriteFailure)
+            && let Some(change) = self.line.fault(FaultKind::AuditWriteFailure, failing)
+        {
+            let detail = format!("writing the {what}");
+            let recorded = self.audit.fault(change.fault, change.active, &detail).map(drop);
+            if let Err(err) = recorded {
+                tracing::error!(%err, "audit log: cannot record the audit fault itself");
+            }
+            self.report_fault(&change);
+        }
+    }
+
+    /// The engine stops: the last row of its run.
+    pub fn stopped(&mut self, why: &str) {
+        let stopped = self.audit.station(StationEvent::Stopped, why);
+        self.audited(stopped.map(drop), "station stop");
+    }
+
+    /// A window's prediction goes through the decoder and checker.
+    pub fn on_prediction(&mut self, prediction: Prediction) -> Result<(), StartError> {
+        let window = prediction.map_err(StartError::Inference)?;
+        if let Some(log) = self.log.as_mut() {
+            log.write(&window)?;
+        }
+        self.line.window(window.p < self.min_confidence);
+        let events = match self.inspector.as_mut() {
+            Some(inspector) => inspector.push(&window),
+            None => Vec::new(),
+        };
+        for event in &events {
+            self.on_station_event(event);
+        }
+        if let Some(inspector) = &self.inspector {
+            self.annotation.expected_next = inspector.expected_next();
+        }
+        self.output.annotate(&self.annotation());
+        Ok(())
+    }
+
+    /// The end of the input: a part still open is reported incomplete.
+    pub fn finish(&mut self) {
+        let events = self.inspector.as_mut().map(Inspector::finish).unwrap_or_default();
+        for event in &events {
+            self.on_station_event(event);
+        }
+    }
+
+    pub fn on_media_event(&mut self, event: &MediaEvent) {
+        self.out.media(event);
+        let (no_video, record) = match event {
+            MediaEvent::SourceStarted { source, .. } => (Some(false), Some((source, SourceChange::Selected, None, ""))),
+            MediaEvent::SourceLost { source, reason } => {
+                supervise::status(&format!("NO VIDEO: source {source} lost ({reason})"));
+                (Some(true), Some((source, SourceChange::Lost, None, reason.as_str())))
+            }
+            MediaEvent::SourceRestored { source } => {
+                supervise::status(&format!("inspecting; source {source}"));
+                (Some(false), Some((source, SourceChange::Recovered, None, "")))
+            }
+            MediaEvent::SourceSwitched { from, to } => {
+                self.source = to.clone();
+                supervise::status(&format!("inspecting; source {to}"));
+                (None, Some((to, SourceChange::Selected, Some(from.clone()), "switched")))
+            }
+            MediaEvent::SourceEnded { source } => {
+                supervise::status(&format!("NO VIDEO: source {source} ended"));
+                (Some(true), Some((source, SourceChange::Lost, None, "the file ended")))
+            }
+            _ => (None, None),
+        };
+        if let Some((source, change, previous, detail)) = record {
+            let recorded = self.audit.source(source, change, previous, detail).map(drop);
+            self.audited(recorded, "source change");
+        }
+        if let Some(active) = no_video {
+            let detail = match event {
+                MediaEvent::SourceLost { reason, .. } => reason.clone(),
+                _ => String::new(),
+            };
+            self.fault(FaultKind::NoVideo, active, &detail);
+        }
+        self.output.annotate(&self.annotation());
+    }
+
+    /// Periodic work on the main loop's ticks: the inference watch, pruning.
+    pub fn tick(&mut self, model: &ModelBranch) {
+        self.watch_inference(model);
+        if self.last_prune.elapsed() >= PRUNE_EVERY {
+            self.last_prune = Instant::now();
+            self.audit.prune();
+        }
+    }
+
+    /// Checks the model branch for a stall.
+    fn watch_inference(&mut self, model: &ModelBranch) {
+        let busy = model.busy_for();
+        let stalled = busy.is_some_and(|busy| busy >= INFERENCE_STALL);
+        if stalled != self.line.has_fault(FaultKind::InferenceStalled) {
+            let detail = busy.map(|b| format!("one frame in the model branch for {:.1} s", b.as_secs_f64()));
+            self.fault(FaultKind::InferenceStalled, stalled, &detail.unwrap_or_default());
+        }
+    }
+
+    fn fault(&mut self, kind: FaultKind, active: bool, detail: &str) {
+        if let Some(change) = self.line.fault(kind, active) {
+            let recorded = self.audit.fault(kind, active, detail).map(drop);
+            self.audited(recorded, "fault");
+            self.report_fault(&change);
+        }
+    }
+
+    fn report_fault(&mut self, change: &FaultChange) {
+        self.out.fault(change);
+        self.output.annotate(&self.annotation());
+    }
+
+    /// Station events drive the overlay, the recording splits, the clips and the line outputs.
+    fn on_station_event(&mut self, event: &Event) {
+        match event {
+            Event::Warning(w) => self.annotation.label = Some((w.label.clone(), w.p)),
+            Event::Step(step) => {
+                if self.part != Some(step.part) {
+                    self.part = Some(step.part);
+                    self.output.part_started(step.part);
+                }
+                self.annotation.label = Some((step.step.clone(), step.p));
+                self.annotation.step = Some((step.step.clone(), step.status == StepStatus::Ok));
+                self.annotation.part = Some(step.part);
+            }
+            Event::Part(part) => {
+                let (text, standing) = match part.verdict {
+                    Verdict::Pass => ("PASS", Standing::Pass),
+                    Verdict::Reject => ("REJECT", Standing::Reject),
+                    Verdict::Incomplete => ("INCOMPLETE", Standing::Warning),
+                };
+                self.annotation.verdict = Some((format!("{text} #{}", part.part), standing));
+                if self.split_by_part {
+                    self.output.split_recording();
+                }
+                let clip = if part.verdict == Verdict::Reject {
+                    self.output.save_clip(part.part)
+                } else {
+                    None
+                };
+                if let Some(path) = &clip {
+                    tracing::info!(part = part.part, clip = %path.display(), "saving evidence clip");
+                }
+                self.part = None;
+                self.out.station(event);
+                // Committed (fsync) before the relay fires.
+                let committed = self.audit.event(event, clip.as_deref());
+                if let Ok(Some(row)) = &committed {
+                    self.out.committed(part.part, row.0);
+                }
+                self.audited(committed.map(drop), "part verdict");
+                self.line.event(event);
+                return;
+            }
+        }
+        self.out.station(event);
+        let recorded = self.audit.event(event, None).map(drop);
+        self.audited(recorded, "step event");
+        self.line.event(event);
+    }
+
+    pub fn annotation(&self) -> Annotation {
+        let mut annotation = Annotation {
+            source: self.source.clone(),
+            ..self.annotation.clone()
+        };
+        if self.line.has_fault(FaultKind::NoVideo) {
+            annotation.verdict = Some(("NO VIDEO".to_owned(), Standing::Fault));
+        } else if self.line.has_fault(FaultKind::InferenceStalled) {
+            annotation.verdict = Some(("FAULT: inference stalled".to_owned(), Standing::Fault));
+        }
+        annotation
+    }
+
+    pub fn control(&mut self, ingest: &Ingest, request: ControlRequest) -> ControlReply {
+        let reply = |ok: bool, error: Option<String>| ControlReply {
+            ok,
+            error,
+            source: None,
+            frames: None,
+        };
+        match request {
+            ControlRequest::SwitchSource { source } => match ingest.switch_source(&source) {
+                Ok(()) => reply(true, None),
+                Err(err) => reply(false, Some(err.to_string())),
+            },
+            ControlRequest::Acknowledge => {
+                let waiting = self.line.acknowledge();
+                let recorded = self
+                    .audit
+                    .operator(OperatorAction::Acknowledge { part: None })
+                    .map(drop);
+                self.audited(recorded, "acknowledgement");
+                self.out.acknowledged(waiting);
+                reply(true, None)
+            }
+            ControlRequest::Status => ControlReply {
+                ok: true,
+                error: None,
+                source: Some(self.source.clone()),
+                frames: Some(self.frames.load(Ordering::Relaxed)),
+            },
+        }
+    }
+}
