@@ -13,7 +13,7 @@ APT_PACKAGES := build-essential pkg-config \
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
-  xvfb xauth fonts-dejavu-core
+  xvfb xauth fonts-dejavu-core sqlite3
 MIN_RUST := 1.95
 
 # ONNX Runtime for the `onnxruntime` inference backend: the shared library
