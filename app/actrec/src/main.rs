@@ -4,6 +4,7 @@ mod cmd;
 mod files;
 mod logging;
 mod report;
+mod usb;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -635,3 +635,99 @@ fn verdicts_reported_committed_survive_kill_9() {
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
     eprintln!("{reported} verdicts reported committed over 50 kills; all found");
 }
+
+/// A USB stick mounted while the engine runs is seen, and an export onto it
+/// from the control socket writes a folder that verifies, records the export
+/// in the audit log and says when the stick may be pulled. The stick is a
+/// tmpfs mounted in a private mount namespace (`unshare`), so the engine
+/// reads it from its own /proc/self/mounts, as on the station.
+#[test]
+fn an_export_to_a_stick_mounted_while_running() {
+    let dir = temp_dir("export");
+    let roots = dir.join("media");
+    let stick = roots.join("STICK");
+    std::fs::create_dir_all(&stick).expect("mount point");
+    let config = station_with(&dir, "");
+    let text = std::fs::read_to_string(&config).expect("config").replace(
+        "path = \"audit.sqlite\"",
+        &format!("path = \"audit.sqlite\"\nmount_roots = [\"{}\"]", roots.display()),
+    );
+    std::fs::write(&config, text).expect("config");
+    let lines: Vec<String> = seed_steps()
+        .iter()
+        .enumerate()
+        .map(|(i, step)| format!(r#"{{"t": {:.2}, "label": "{step}", "p": 0.9}}"#, 0.2 + i as f64 * 0.05))
+        .collect();
+    let windows = dir.join("windows.jsonl");
+    std::fs::write(&windows, lines.join("\n")).expect("windows");
+    let socket = dir.join("control.sock");
+    // The engine starts, then the stick is mounted under it, in one namespace.
+    let script = format!(
+        "{exe} run --config {config} --source pattern --windows {windows} --control {socket} & \
+         engine=$!; sleep 2; mount -t tmpfs -o size=8m stick {stick}; wait $engine",
+        exe = env!("CARGO_BIN_EXE_actrec"),
+        config = config.display(),
+        windows = windows.display(),
+        socket = socket.display(),
+        stick = stick.display(),
+    );
+    let mut child = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("unshare (util-linux) runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, events) = mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(value) = serde_json::from_str(&line) {
+                let _ = tx.send(value);
+            }
+        }
+    });
+    let wait_for = |kind: &str| loop {
+        match events.recv_timeout(Duration::from_secs(20)) {
+            Ok(v) if v["kind"] == kind => return v,
+            Ok(_) => {}
+            Err(_) => panic!("no {kind} event"),
+        }
+    };
+    wait_for("committed");
+    let seen = wait_for("stick");
+    assert_eq!(seen["path"].as_str(), Some(stick.display().to_string().as_str()));
+    assert_eq!(seen["present"], true);
+
+    let ctl = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args(["ctl", "--socket"])
+        .arg(&socket)
+        .arg("export")
+        .output()
+        .expect("actrec ctl");
+    assert!(ctl.status.success(), "{}", String::from_utf8_lossy(&ctl.stderr));
+    let done = wait_for("export_done");
+    assert_eq!(done["safe_to_remove"], true);
+    let folder = PathBuf::from(done["folder"].as_str().expect("folder"));
+    assert!(folder.starts_with(&stick), "{folder:?}");
+    // The folder is inside the namespace's tmpfs: verify it from there.
+    let verify = Command::new("nsenter")
+        .args(["--preserve-credentials", "-U", "-m", "-t"])
+        .arg(child.id().to_string())
+        .arg(env!("CARGO_BIN_EXE_actrec"))
+        .arg("verify-export")
+        .arg(&folder)
+        .output()
+        .expect("nsenter");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("pkill")
+        .args(["-TERM", "-f", &socket.display().to_string()])
+        .status();
+    child.wait().expect("exit");
+    let out = Command::new("sqlite3")
+        .arg(dir.join("data/audit.sqlite"))
+        .arg("SELECT count(*) FROM chain WHERE kind = 'operator' AND body ->> '$.action' = 'export'")
+        .output()
+        .expect("sqlite3");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+}

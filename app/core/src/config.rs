@@ -665,6 +665,15 @@ impl StationConfig {
     pub fn audit_path(&self, config_dir: &Path) -> PathBuf {
         self.data_dir(config_dir).join(&self.audit.path)
     }
+
+    /// Where evidence clips are kept (the data directory when clips are off).
+    pub fn clips_dir(&self, config_dir: &Path) -> PathBuf {
+        let data_dir = self.data_dir(config_dir);
+        match &self.outputs.clips {
+            Some(clips) => data_dir.join(&clips.dir),
+            None => data_dir,
+        }
+    }
 }
 
 fn validate_station(station: &Station, sources: Option<&BTreeMap<String, Source>>, report: &mut Report<'_, '_>) {

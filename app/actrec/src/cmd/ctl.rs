@@ -22,6 +22,15 @@ pub struct Args {
 enum Command {
     /// Switch the engine to another configured source.
     SwitchSource { source: String },
+    /// A supervisor acknowledges a rejected part: the latched relay releases.
+    Acknowledge,
+    /// Export the audit log and evidence clips to a USB stick: DIR, or the
+    /// one stick mounted under the configured mount roots. Progress and the
+    /// "safe to remove" message come on the engine's event stream.
+    Export {
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
     /// Print the engine's current source and frame count.
     Status,
 }
@@ -29,6 +38,8 @@ enum Command {
 pub fn run(args: &Args) -> Result<(), Failure> {
     let request = match &args.command {
         Command::SwitchSource { source } => serde_json::json!({"cmd": "switch_source", "source": source}),
+        Command::Acknowledge => serde_json::json!({"cmd": "acknowledge"}),
+        Command::Export { to } => serde_json::json!({"cmd": "export", "to": to}),
         Command::Status => serde_json::json!({"cmd": "status"}),
     };
     let reply = call(&args.socket, &request.to_string()).map_err(|err| {

@@ -36,22 +36,8 @@ fn parse_time(text: &str) -> Result<Timestamp, actrec_audit::time::TimeError> {
 pub fn run(args: &Args) -> Result<(), Failure> {
     let (config, dir) = load_config(&args.config)?;
     let db = config.audit_path(&dir);
-    let data_dir = config.data_dir(&dir);
-    let clips_dir = config
-        .outputs
-        .clips
-        .as_ref()
-        .map_or_else(|| data_dir.clone(), |c| data_dir.join(&c.dir));
     let mut display = Display::new();
-    let result = actrec_audit::export(
-        &db,
-        &args.to,
-        args.from,
-        args.until,
-        &config.station.id,
-        &clips_dir,
-        |p| display.show(&p),
-    );
+    let result = crate::usb::export(&config, &dir, &args.to, args.from, args.until, |p| display.show(&p));
     display.finish();
     let exported = result.map_err(|err| match err {
         ExportError::Io { .. } | ExportError::Database { .. } => Failure::Output(std::io::Error::other(format!(

@@ -20,6 +20,11 @@ pub enum ControlRequest {
     },
     /// A supervisor acknowledges a rejected part: the latched relay releases.
     Acknowledge,
+    /// Export the audit log to a USB stick: `to`, or the one mounted.
+    Export {
+        #[serde(default)]
+        to: Option<PathBuf>,
+    },
     Status,
 }
 

@@ -9,6 +9,7 @@
 
 mod audit;
 mod control;
+mod export;
 mod line;
 mod model;
 mod out;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use actrec_core::config::{Mp4Split, Outputs, StationConfig, StreamOutput};
+use actrec_core::config::{Outputs, StationConfig, StreamOutput};
 use actrec_core::inspect::Inspector;
 use actrec_infer::Classifier;
 use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
@@ -36,7 +37,7 @@ use control::{ControlCall, ControlSocket};
 use line::LineOutputs;
 use model::{ModelBranch, Predictions};
 use out::{EventOut, PredictionLog};
-use station::Station;
+use station::{Sinks, Station};
 
 use crate::Format;
 use crate::files::{Failure, load_station, read_windows};
@@ -220,17 +221,21 @@ fn engine(
             && std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none(),
     };
+    let (export_tx, export_updates) = crossbeam_channel::unbounded();
     let mut station = Station::new(
+        Arc::new(config.clone()),
+        config_dir.to_owned(),
         initial,
         Arc::clone(&model.frames),
-        config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part),
         inspector,
-        config.decoder.min_confidence,
-        output,
-        line,
-        audit,
-        out,
-        args.predictions.as_deref().map(PredictionLog::create).transpose()?,
+        Sinks {
+            output,
+            line,
+            audit,
+            out,
+            log: args.predictions.as_deref().map(PredictionLog::create).transpose()?,
+        },
+        export_tx,
     );
     let mut stop_reason = String::from("stopped");
     loop {
@@ -250,6 +255,11 @@ fn engine(
                 if let Ok(frame) = frame {
                     station.display_frames += 1;
                     station.output.push(&frame);
+                }
+            }
+            recv(export_updates) -> update => {
+                if let Ok(update) = update {
+                    station.on_export(update);
                 }
             }
             recv(control) -> call => {

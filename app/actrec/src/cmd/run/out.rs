@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use actrec_audit::{Exported, Progress};
 use actrec_core::decode::Window;
 use actrec_core::event::Event;
 use actrec_media::event::MediaEvent;
@@ -91,6 +92,59 @@ impl EventOut {
     pub fn committed(&self, part: u32, row: i64) {
         if let Format::Json = self.format {
             self.json(&serde_json::json!({"kind": "committed", "part": part, "row": row}));
+        }
+    }
+
+    pub fn stick(&self, path: &Path, present: bool) {
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({"kind": "stick", "path": path, "present": present})),
+            Format::Text if present => self.line(&format!("{:10}  USB stick at {}", "", path.display())),
+            Format::Text => self.line(&format!("{:10}  USB stick at {} gone", "", path.display())),
+        }
+    }
+
+    pub fn export_started(&self, to: &Path) {
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({"kind": "export_started", "to": to})),
+            Format::Text => self.line(&format!("{:10}  exporting to {}", "", to.display())),
+        }
+    }
+
+    /// Progress for the panel's bar; the text log shows only the phases.
+    pub fn export_progress(&self, progress: &Progress) {
+        let (phase, done, total) = match *progress {
+            Progress::Rows { done, total } => ("rows", done, total),
+            Progress::Clips { done, total } => ("clips", done, total),
+            Progress::Syncing => ("syncing", 0, 0),
+        };
+        if let Format::Json = self.format {
+            self.json(&serde_json::json!({"kind": "export_progress", "phase": phase, "done": done, "total": total}));
+        }
+    }
+
+    pub fn export_done(&self, exported: &Exported) {
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({
+                "kind": "export_done",
+                "folder": exported.dir,
+                "rows": exported.rows,
+                "parts": exported.parts,
+                "head": exported.head.hash,
+                "safe_to_remove": true,
+            })),
+            Format::Text => self.line(&format!(
+                "{:10}  exported {} rows to {}: safe to remove the stick",
+                "",
+                exported.rows,
+                exported.dir.display()
+            )),
+        }
+    }
+
+    pub fn export_failed(&self, message: &str) {
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({"kind": "export_failed", "error": message})),
+            Format::Text => self.line(&format!("{:10}  EXPORT FAILED: {message}", "")),
         }
     }
 

@@ -3,22 +3,26 @@
 //! the faults drive the overlay, the recordings and clips, the line outputs
 //! (tower light, reject relay, heartbeat) and the event stream.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actrec_audit::record::{OperatorAction, SourceChange, StationEvent};
 
+use actrec_core::config::{Mp4Split, StationConfig};
 use actrec_core::event::{Event, StepStatus, Verdict};
 use actrec_core::inspect::Inspector;
 use actrec_core::light::FaultKind;
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::Ingest;
 use actrec_media::output::{Annotation, Output, Standing};
+use crossbeam_channel::Sender;
 
 use super::StartError;
 use super::audit::{AuditLog, PRUNE_EVERY};
 use super::control::{ControlReply, ControlRequest};
+use super::export::{self, ExportUpdate};
 use super::line::{FaultChange, LineOutputs};
 use super::model::{ModelBranch, Prediction};
 use super::out::{EventOut, PredictionLog};
@@ -28,7 +32,21 @@ use super::supervise;
 /// a window takes milliseconds.
 pub const INFERENCE_STALL: Duration = Duration::from_secs(5);
 
+/// How often the mount roots are looked at for USB sticks.
+const STICK_POLL: Duration = Duration::from_secs(1);
+
+/// Where the station's conclusions go.
+pub struct Sinks {
+    pub output: Output,
+    pub line: LineOutputs,
+    pub audit: AuditLog,
+    pub out: EventOut,
+    pub log: Option<PredictionLog>,
+}
+
 pub struct Station {
+    config: Arc<StationConfig>,
+    config_dir: PathBuf,
     pub source: String,
     /// Model frames taken from the ingest.
     pub frames: Arc<AtomicU64>,
@@ -47,33 +65,48 @@ pub struct Station {
     /// What the decisions say, burned into the video.
     annotation: Annotation,
     part: Option<u32>,
+    /// Removable media mounted under the mount roots.
+    sticks: Vec<PathBuf>,
+    last_stick_poll: Option<Instant>,
+    /// The medium an export is writing to.
+    exporting: Option<PathBuf>,
+    export_updates: Sender<ExportUpdate>,
 }
 
 impl Station {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        config: Arc<StationConfig>,
+        config_dir: PathBuf,
         source: String,
         frames: Arc<AtomicU64>,
-        split_by_part: bool,
         inspector: Option<Inspector>,
-        min_confidence: f64,
-        output: Output,
-        line: LineOutputs,
-        audit: AuditLog,
-        out: EventOut,
-        log: Option<PredictionLog>,
+        sinks: Sinks,
+        export_updates: Sender<ExportUpdate>,
     ) -> Self {
         let mut annotation = Annotation::default();
         if let Some(inspector) = &inspector {
             annotation.expected_next = inspector.expected_next();
         }
+        let Sinks {
+            output,
+            line,
+            audit,
+            out,
+            log,
+        } = sinks;
         let mut station = Self {
             source,
             frames,
             display_frames: 0,
-            split_by_part,
+            split_by_part: config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part),
             inspector,
-            min_confidence,
+            min_confidence: config.decoder.min_confidence,
+            sticks: Vec::new(),
+            last_stick_poll: None,
+            exporting: None,
+            export_updates,
+            config,
+            config_dir,
             output,
             line,
             audit,
@@ -187,6 +220,77 @@ impl Station {
             self.last_prune = Instant::now();
             self.audit.prune();
         }
+        if self.last_stick_poll.is_none_or(|t| t.elapsed() >= STICK_POLL) {
+            self.last_stick_poll = Some(Instant::now());
+            self.poll_sticks();
+        }
+    }
+
+    fn poll_sticks(&mut self) {
+        let now = crate::usb::removable_mounts(&self.config.audit.mount_roots);
+        for gone in self.sticks.iter().filter(|p| !now.contains(p)) {
+            tracing::info!(stick = %gone.display(), "removable medium gone");
+            self.out.stick(gone, false);
+        }
+        for new in now.iter().filter(|p| !self.sticks.contains(p)) {
+            tracing::info!(stick = %new.display(), "removable medium mounted");
+            self.out.stick(new, true);
+        }
+        self.sticks = now;
+    }
+
+    /// Starts an export to `to`, or to the one stick mounted.
+    fn start_export(&mut self, to: Option<PathBuf>) -> Result<PathBuf, String> {
+        if let Some(busy) = &self.exporting {
+            return Err(format!("an export to {} is running", busy.display()));
+        }
+        self.poll_sticks();
+        let target = match (to, self.sticks.as_slice()) {
+            (Some(to), _) => to,
+            (None, [one]) => one.clone(),
+            (None, []) => return Err("no USB stick is mounted".into()),
+            (None, _) => return Err("several USB sticks are mounted: say which (`to`)".into()),
+        };
+        export::start(
+            Arc::clone(&self.config),
+            self.config_dir.clone(),
+            target.clone(),
+            self.export_updates.clone(),
+        )
+        .map_err(|err| format!("cannot start the export: {err}"))?;
+        self.exporting = Some(target.clone());
+        self.out.export_started(&target);
+        Ok(target)
+    }
+
+    pub fn on_export(&mut self, update: ExportUpdate) {
+        match update {
+            ExportUpdate::Progress(progress) => self.out.export_progress(&progress),
+            ExportUpdate::Done(result) => {
+                self.exporting = None;
+                match result {
+                    Ok(exported) => {
+                        let recorded = self
+                            .audit
+                            .operator(OperatorAction::Export {
+                                to: exported.dir.display().to_string(),
+                                from: exported.from.rfc3339(),
+                                until: exported.until.rfc3339(),
+                                rows: exported.rows,
+                                head_hash: exported.head.hash.clone(),
+                            })
+                            .map(drop);
+                        self.audited(recorded, "export");
+                        tracing::info!(folder = %exported.dir.display(), rows = exported.rows, "export done: safe to remove");
+                        self.out.export_done(&exported);
+                    }
+                    Err(message) => {
+                        tracing::error!("{message}");
+                        self.out.export_failed(&message);
+                    }
+                }
+            }
+        }
     }
 
     /// Checks the model branch for a stall.
@@ -296,6 +400,10 @@ impl Station {
                 self.out.acknowledged(waiting);
                 reply(true, None)
             }
+            ControlRequest::Export { to } => match self.start_export(to) {
+                Ok(_) => reply(true, None),
+                Err(err) => reply(false, Some(err)),
+            },
             ControlRequest::Status => ControlReply {
                 ok: true,
                 error: None,
