@@ -150,3 +150,85 @@ impl ModelBranch {
         rest
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actrec_core::manifest::Manifest;
+    use actrec_infer::{InferError, InferenceBackend};
+    use actrec_media::gst;
+    use actrec_preprocess::Clip;
+    use crossbeam_channel::Sender;
+
+    /// A backend that blocks in `infer` until the test lets it go: a stalled runtime.
+    struct Gate(Receiver<()>);
+
+    impl InferenceBackend for Gate {
+        fn name(&self) -> &str {
+            "gate"
+        }
+        fn infer(&mut self, _clip: &Clip) -> Result<Vec<f32>, InferError> {
+            self.0.recv().map_err(|_| InferError::Run("gate closed".into()))?;
+            Ok(vec![1.0, 0.0])
+        }
+    }
+
+    fn frame(seq: u64, size: usize) -> Frame {
+        Frame {
+            seq,
+            t: seq as f64 / 30.0,
+            pts: None,
+            buffer: gst::Buffer::from_slice(vec![0u8; size * size * 3]),
+            source: Arc::from("test"),
+        }
+    }
+
+    /// Waits for a condition; a guard against hangs, not a speed check.
+    fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !condition() {
+            assert!(Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_stalled_inference_shows_as_a_busy_branch_until_it_returns() {
+        actrec_media::init().expect("GStreamer");
+        let manifest = Manifest::parse(
+            "manifest.toml",
+            "name = \"t\"\nversion = \"1\"\nlabels = [\"idle\", \"step\"]\n[input]\nlayout = \"NCTHW\"\nsize = 16\n\
+             window_seconds = 1.0\nfast_input = \"fast\"\nslow_input = \"slow\"\nfast_frames = 4\nslow_frames = 2\n\
+             mean = [0.45, 0.45, 0.45]\nstd = [0.225, 0.225, 0.225]\n",
+        )
+        .expect("manifest");
+        let (release, gate): (Sender<()>, Receiver<()>) = bounded(1);
+        let (frames_tx, frames) = bounded(64);
+        let mut branch = ModelBranch::start(
+            frames,
+            Predictions::Live {
+                windower: Windower::new(&manifest.input),
+                classifier: Classifier::new(Box::new(Gate(gate)), manifest.labels.clone()),
+            },
+        )
+        .expect("branch starts");
+        assert_eq!(branch.busy_for(), None);
+        // 31 frames complete the first one-second window; its inference blocks.
+        for seq in 0..31 {
+            frames_tx.send(frame(seq, 16)).expect("frame");
+        }
+        eventually("the branch is busy on the window", || branch.busy_for().is_some());
+        let first = branch.busy_for().expect("busy");
+        eventually("the stall grows", || branch.busy_for().is_some_and(|b| b > first));
+        release.send(()).expect("release");
+        let window = branch
+            .predictions
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a prediction")
+            .expect("no error");
+        assert_eq!(window.label, "idle");
+        eventually("the branch is idle again", || branch.busy_for().is_none());
+        drop(frames_tx);
+        assert!(branch.finish().is_empty());
+    }
+}
