@@ -82,6 +82,9 @@ demo: deps
 	RUST_LOG=error $(ACTREC) run --config config/demo/station.toml --exit-on-end --format text
 	@echo; echo "annotated recordings: $$(ls $(DEMO)/data/video | tr '\n' ' ')"
 	@echo "evidence clips:       $$(ls $(DEMO)/data/clips 2>/dev/null | tr '\n' ' ')"
+	@echo "tower light and relay (simulated): $$(wc -l < $(DEMO)/data/gpio-sim.jsonl) line changes in $(DEMO)/data/gpio-sim.jsonl"
+	@echo "audit log: $(DEMO)/data/audit.sqlite"
+	$(ACTREC) verify-audit --db $(DEMO)/data/audit.sqlite
 
 test: deps
 	$(CARGO) fmt --all -- --check
