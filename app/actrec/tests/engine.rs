@@ -468,11 +468,7 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
     // The audit log holds both verdicts, committed before the engine said so,
     // the faults, and an unbroken chain.
     let db = dir.join("data/audit.sqlite");
-    let sql = |query: &str| {
-        let out = Command::new("sqlite3").arg(&db).arg(query).output().expect("sqlite3");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let sql = |query: &str| sqlite(&db, query);
     assert_eq!(
         sql("SELECT part, verdict, missing FROM parts ORDER BY id"),
         "1|pass|[]\n2|reject|[\"greased_disk\"]"
@@ -488,12 +484,7 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
         "no_video raised\nno_video cleared\nno_video raised"
     );
     assert!(sql("SELECT clip FROM parts WHERE part = 2").contains("part-000002"));
-    let verify = Command::new(env!("CARGO_BIN_EXE_actrec"))
-        .args(["verify-audit", "--db"])
-        .arg(&db)
-        .output()
-        .expect("verify-audit");
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert_chain_verifies(&db);
 }
 
 #[test]
@@ -567,6 +558,22 @@ fn the_engine_tells_systemd_it_is_ready_and_pets_the_watchdog() {
     assert!(engine.child.wait().expect("exit").success());
 }
 
+/// One query through the sqlite3 command-line shell, as a plant engineer would run it.
+fn sqlite(db: &Path, query: &str) -> String {
+    let out = Command::new("sqlite3").arg(db).arg(query).output().expect("sqlite3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn assert_chain_verifies(db: &Path) {
+    let verify = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args(["verify-audit", "--db"])
+        .arg(db)
+        .output()
+        .expect("verify-audit");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
 /// The durability test: the engine killed with SIGKILL 50 times
 /// during a burst of verdicts. Every verdict it reported as committed is in
 /// the audit log afterwards, the database is intact and the chain verifies.
@@ -592,11 +599,7 @@ fn verdicts_reported_committed_survive_kill_9() {
     std::fs::write(&windows, lines.join("\n")).expect("write windows");
     let windows_arg = windows.display().to_string();
     let db = dir.join("data/audit.sqlite");
-    let sql = |query: &str| {
-        let out = Command::new("sqlite3").arg(&db).arg(query).output().expect("sqlite3");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let sql = |query: &str| sqlite(&db, query);
 
     let mut reported = 0usize;
     let mut seed = 12_345u64;
@@ -627,12 +630,7 @@ fn verdicts_reported_committed_survive_kill_9() {
         reported += rows.len();
     }
     assert!(reported >= 50, "{reported} verdicts reported");
-    let verify = Command::new(env!("CARGO_BIN_EXE_actrec"))
-        .args(["verify-audit", "--db"])
-        .arg(&db)
-        .output()
-        .expect("verify-audit");
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert_chain_verifies(&db);
     eprintln!("{reported} verdicts reported committed over 50 kills; all found");
 }
 
@@ -724,10 +722,9 @@ fn an_export_to_a_stick_mounted_while_running() {
         .args(["-TERM", "-f", &socket.display().to_string()])
         .status();
     child.wait().expect("exit");
-    let out = Command::new("sqlite3")
-        .arg(dir.join("data/audit.sqlite"))
-        .arg("SELECT count(*) FROM chain WHERE kind = 'operator' AND body ->> '$.action' = 'export'")
-        .output()
-        .expect("sqlite3");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let exports = sqlite(
+        &dir.join("data/audit.sqlite"),
+        "SELECT count(*) FROM chain WHERE kind = 'operator' AND body ->> '$.action' = 'export'",
+    );
+    assert_eq!(exports, "1");
 }
