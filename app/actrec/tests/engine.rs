@@ -431,6 +431,23 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
         .collect();
     assert_eq!(faults, [Some(true), Some(false), Some(true)], "{events:#?}");
 
+    // The tower as the event stream shows it to the panel, whatever the backend.
+    let lights: Vec<(String, String, String)> = events
+        .iter()
+        .filter(|e| e["kind"] == "lights")
+        .map(|e| {
+            let lamp = |name: &str| e["lights"][name].as_str().unwrap_or("?").to_owned();
+            (lamp("green"), lamp("amber"), lamp("red"))
+        })
+        .collect();
+    let shown = |g: &str, a: &str, r: &str| lights.iter().any(|l| *l == (g.into(), a.into(), r.into()));
+    assert!(shown("off", "off", "steady"), "no video at start: {lights:?}");
+    assert!(shown("steady", "off", "off"), "green after the good part: {lights:?}");
+    assert!(
+        shown("off", "off", "blink"),
+        "blinking red after the faulty part: {lights:?}"
+    );
+
     // The line outputs, through the sim backend's record: safe at start (red
     // lit, relay holding the line), amber while inspecting, green after the
     // good part, the relay and blinking red after the faulty one, safe at the end.

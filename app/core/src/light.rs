@@ -52,6 +52,8 @@
 //! is unacknowledged. In pulse mode each rejected part's pulse is an event,
 //! not a state; `actrec-io`'s `RejectRelay` times it.
 
+use serde::Serialize;
+
 use crate::config::RejectMode;
 
 /// Why the station is not inspecting. Ordered by which the tower and panel
@@ -149,7 +151,8 @@ impl StationState {
 }
 
 /// One lamp (or the buzzer): off, steady, or blinking (intermittent).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Lamp {
     #[default]
     Off,
@@ -158,7 +161,7 @@ pub enum Lamp {
 }
 
 /// What the tower light shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Lights {
     pub green: Lamp,
     pub amber: Lamp,

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use actrec_core::config::Gpio;
 use actrec_core::event::{Event, Verdict};
-use actrec_core::light::{FaultKind, Health, LastVerdict, StationState};
+use actrec_core::light::{FaultKind, Health, LastVerdict, Lights, StationState};
 use actrec_core::sync::lock;
 use actrec_io::{Actuators, Ticker};
 
@@ -24,6 +24,8 @@ pub struct LineOutputs {
     ticker: Option<Ticker>,
     state: StationState,
     faults: BTreeSet<FaultKind>,
+    /// What the tower showed when last reported.
+    reported: Option<Lights>,
 }
 
 /// A fault that started or ended, for the event stream and the audit log.
@@ -51,6 +53,7 @@ impl LineOutputs {
             ticker: Some(ticker),
             state: StationState::START,
             faults: BTreeSet::new(),
+            reported: None,
         })
     }
 
@@ -124,6 +127,16 @@ impl LineOutputs {
         if let Err(err) = lock(&self.actuators).apply(&self.state, Instant::now()) {
             tracing::error!(%err, "tower light");
         }
+    }
+
+    /// What the tower shows, if that changed since the last call: for the
+    /// event stream (the panel draws it), whatever the backend.
+    pub fn lights_changed(&mut self) -> Option<Lights> {
+        let shown = lock(&self.actuators).shown();
+        (self.reported != Some(shown)).then(|| {
+            self.reported = Some(shown);
+            shown
+        })
     }
 
     /// Drives every line safe: the engine's orderly stop.

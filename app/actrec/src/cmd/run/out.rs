@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use actrec_audit::{Exported, Progress};
 use actrec_core::decode::Window;
 use actrec_core::event::Event;
+use actrec_core::light::Lights;
 use actrec_media::event::MediaEvent;
 use serde::Serialize;
 
@@ -92,6 +93,13 @@ impl EventOut {
     pub fn committed(&self, part: u32, row: i64) {
         if let Format::Json = self.format {
             self.json(&serde_json::json!({"kind": "committed", "part": part, "row": row}));
+        }
+    }
+
+    pub fn lights(&self, lights: &Lights) {
+        match self.format {
+            Format::Json => self.json(&serde_json::json!({"kind": "lights", "lights": lights})),
+            Format::Text => {}
         }
     }
 

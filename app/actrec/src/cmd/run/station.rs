@@ -154,6 +154,7 @@ impl Station {
             log.write(&window)?;
         }
         self.line.window(window.p < self.min_confidence);
+        self.report_lights();
         let events = match self.inspector.as_mut() {
             Some(inspector) => inspector.push(&window),
             None => Vec::new(),
@@ -311,8 +312,15 @@ impl Station {
         }
     }
 
+    fn report_lights(&mut self) {
+        if let Some(lights) = self.line.lights_changed() {
+            self.out.lights(&lights);
+        }
+    }
+
     fn report_fault(&mut self, change: &FaultChange) {
         self.out.fault(change);
+        self.report_lights();
         self.output.annotate(&self.annotation());
     }
 
@@ -356,6 +364,7 @@ impl Station {
                 }
                 self.audited(committed.map(drop), "part verdict");
                 self.line.event(event);
+                self.report_lights();
                 return;
             }
         }
@@ -363,6 +372,7 @@ impl Station {
         let recorded = self.audit.event(event, None).map(drop);
         self.audited(recorded, "step event");
         self.line.event(event);
+        self.report_lights();
     }
 
     pub fn annotation(&self) -> Annotation {
@@ -392,6 +402,7 @@ impl Station {
             },
             ControlRequest::Acknowledge => {
                 let waiting = self.line.acknowledge();
+                self.report_lights();
                 let recorded = self
                     .audit
                     .operator(OperatorAction::Acknowledge { part: None })
