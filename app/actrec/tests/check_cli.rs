@@ -230,7 +230,14 @@ fn bad_arguments_and_missing_files_exit_2() {
 fn the_shipped_station_config_is_valid() {
     let out = actrec(&["check-config", "config/station.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("ok (station demo-station, model actrec-demo 0.2.0, sequence gear-housing"));
+    let manifest = std::fs::read_to_string(root().join("config/models/demo/manifest.toml")).expect("manifest");
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("the manifest's version");
+    let expected = format!("ok (station demo-station, model actrec-demo {version}, sequence gear-housing");
+    assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
 }
 
 #[test]
