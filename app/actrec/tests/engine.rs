@@ -347,6 +347,24 @@ fn a_preview_without_a_desktop_is_refused_not_fatal() {
 }
 
 /// The seed's good assembly, one window every 0.1 s of video.
+/// `dir/windows.jsonl`: one confident window per step, `spacing` seconds
+/// apart from `first` on, as `actrec run --windows` replays them.
+fn write_windows(dir: &Path, steps: &[&str], first: f64, spacing: f64) -> PathBuf {
+    let lines: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            format!(
+                r#"{{"t": {:.3}, "label": "{step}", "p": 0.9}}"#,
+                first + i as f64 * spacing
+            )
+        })
+        .collect();
+    let windows = dir.join("windows.jsonl");
+    std::fs::write(&windows, lines.join("\n")).expect("write windows");
+    windows
+}
+
 fn seed_steps() -> Vec<&'static str> {
     let mut steps = vec!["riveted_start", "spacer", "greased_disk", "separator", "spacer_washer"];
     for _ in 0..4 {
@@ -366,14 +384,8 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
     // Part 1 is good; part 2 leaves out its third step.
     let mut faulty = seed_steps();
     faulty.remove(2);
-    let lines: Vec<String> = seed_steps()
-        .into_iter()
-        .chain(faulty)
-        .enumerate()
-        .map(|(i, step)| format!(r#"{{"t": {:.1}, "label": "{step}", "p": 0.9}}"#, 0.5 + i as f64 * 0.1))
-        .collect();
-    let windows = dir.join("windows.jsonl");
-    std::fs::write(&windows, lines.join("\n")).expect("write windows");
+    let steps: Vec<&str> = seed_steps().into_iter().chain(faulty).collect();
+    let windows = write_windows(&dir, &steps, 0.5, 0.1);
     let clip = dir.join("long.mp4");
     let status = Command::new("gst-launch-1.0")
         .arg("-q")
@@ -607,13 +619,7 @@ fn verdicts_reported_committed_survive_kill_9() {
         }
         steps.extend(part_steps);
     }
-    let lines: Vec<String> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| format!(r#"{{"t": {:.3}, "label": "{step}", "p": 0.9}}"#, 0.2 + i as f64 * 0.005))
-        .collect();
-    let windows = dir.join("windows.jsonl");
-    std::fs::write(&windows, lines.join("\n")).expect("write windows");
+    let windows = write_windows(&dir, &steps, 0.2, 0.005);
     let windows_arg = windows.display().to_string();
     let db = dir.join("data/audit.sqlite");
     let sql = |query: &str| sqlite(&db, query);
@@ -668,13 +674,7 @@ fn an_export_to_a_stick_mounted_while_running() {
         &format!("path = \"audit.sqlite\"\nmount_roots = [\"{}\"]", roots.display()),
     );
     std::fs::write(&config, text).expect("config");
-    let lines: Vec<String> = seed_steps()
-        .iter()
-        .enumerate()
-        .map(|(i, step)| format!(r#"{{"t": {:.2}, "label": "{step}", "p": 0.9}}"#, 0.2 + i as f64 * 0.05))
-        .collect();
-    let windows = dir.join("windows.jsonl");
-    std::fs::write(&windows, lines.join("\n")).expect("windows");
+    let windows = write_windows(&dir, &seed_steps(), 0.2, 0.05);
     let socket = dir.join("control.sock");
     // The engine starts, then the stick is mounted under it, in one namespace.
     let script = format!(
