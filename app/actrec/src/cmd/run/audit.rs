@@ -22,8 +22,6 @@ pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600
 pub struct AuditLog {
     audit: Audit,
     judged_with: JudgedWith,
-    /// The open part, for warnings.
-    part: Option<u32>,
 }
 
 /// The model, config and sequence by name, version and SHA-256.
@@ -71,19 +69,21 @@ impl AuditLog {
             Ok(head) => tracing::info!(audit = %path.display(), head = ?head, "audit log open"),
             Err(err) => tracing::warn!(%err, "audit log: cannot read the chain head"),
         }
-        Ok(Self {
-            audit,
-            judged_with,
-            part: None,
-        })
+        Ok(Self { audit, judged_with })
     }
 
-    /// A station event. A part's verdict is committed durably; returns its row.
-    pub fn event(&mut self, event: &Event, clip: Option<&Path>) -> Result<Option<RowId>, actrec_audit::Error> {
+    /// A station event (a warning belongs to `open_part`, if any). A part's
+    /// verdict is committed durably; returns its row.
+    pub fn event(
+        &mut self,
+        event: &Event,
+        open_part: Option<u32>,
+        clip: Option<&Path>,
+    ) -> Result<Option<RowId>, actrec_audit::Error> {
         match event {
             Event::Warning(w) => {
                 self.audit.record(&Record::Warning(WarningRecord {
-                    part: self.part,
+                    part: open_part,
                     stream_t: w.t,
                     label: w.label.clone(),
                     p: w.p,
@@ -91,7 +91,6 @@ impl AuditLog {
                 Ok(None)
             }
             Event::Step(step) => {
-                self.part = Some(step.part);
                 self.audit.record(&Record::Step(StepRecord {
                     part: step.part,
                     stream_t: step.t,
@@ -103,7 +102,6 @@ impl AuditLog {
                 Ok(None)
             }
             Event::Part(part) => {
-                self.part = None;
                 let row = self.audit.commit_verdict(&PartRecord {
                     part: part.part,
                     stream_t: part.t,

@@ -358,7 +358,7 @@ impl Station {
                 self.part = None;
                 self.out.station(event);
                 // Committed (fsync) before the relay fires.
-                let committed = self.audit.event(event, clip.as_deref());
+                let committed = self.audit.event(event, None, clip.as_deref());
                 if let Ok(Some(row)) = &committed {
                     self.out.committed(part.part, row.0);
                 }
@@ -369,7 +369,7 @@ impl Station {
             }
         }
         self.out.station(event);
-        let recorded = self.audit.event(event, None).map(drop);
+        let recorded = self.audit.event(event, self.part, None).map(drop);
         self.audited(recorded, "step event");
         self.line.event(event);
         self.report_lights();
