@@ -65,6 +65,8 @@ pub struct Station {
     pub config: StationConfig,
     pub manifest: Manifest,
     pub definition: Definition,
+    /// The sequences the operator may select instead, with their files.
+    pub alternatives: Vec<(PathBuf, Definition)>,
 }
 
 pub fn load_station(path: &Path) -> Result<Station, Problems> {
@@ -85,19 +87,38 @@ pub fn load_station(path: &Path) -> Result<Station, Problems> {
         problems.extend(p.0);
     }
 
-    let sequence_path = config.sequence_file(base);
-    let vocabulary = manifest.as_ref().map(|m| config.vocabulary(&m.labels));
-    let definition = read_text(&sequence_path)
-        .and_then(|t| Definition::parse(&sequence_path.display().to_string(), &t, vocabulary))
-        .map_err(|p| problems.extend(p.0))
-        .ok();
+    let mut sequences = Vec::new();
+    for path in config.sequence_files(base) {
+        let vocabulary = manifest.as_ref().map(|m| config.vocabulary(&m.labels));
+        let parsed = read_text(&path).and_then(|t| Definition::parse(&path.display().to_string(), &t, vocabulary));
+        match parsed {
+            Ok(definition) => {
+                // The panel selects sequences by name.
+                if sequences
+                    .iter()
+                    .any(|(_, d): &(PathBuf, Definition)| d.name == definition.name)
+                {
+                    problems.push(file_problem(
+                        &path,
+                        format!("a second sequence named `{}`: names must differ", definition.name),
+                    ));
+                }
+                sequences.push((path, definition));
+            }
+            Err(p) => problems.extend(p.0),
+        }
+    }
 
-    match (manifest, definition) {
-        (Some(manifest), Some(definition)) if problems.is_empty() => Ok(Station {
-            config,
-            manifest,
-            definition,
-        }),
+    match manifest {
+        Some(manifest) if problems.is_empty() && !sequences.is_empty() => {
+            let (_, definition) = sequences.remove(0);
+            Ok(Station {
+                config,
+                manifest,
+                definition,
+                alternatives: sequences,
+            })
+        }
         _ => Err(Problems(problems)),
     }
 }

@@ -31,6 +31,11 @@ enum Command {
     Run(cmd::run::Args),
     /// Send a command to a running engine.
     Ctl(cmd::ctl::Args),
+    /// Hash a supervisor PIN for `[operator] supervisor_pin` in the station config.
+    ///
+    /// Reads the PIN from standard input (so that it stays out of the shell's
+    /// history) and prints the hash.
+    HashPin,
     /// Generate a clip of the synthetic assembly station, with ground truth.
     Synth(cmd::synth::Args),
     /// Measure the whole station on generated clips against their ground truth.
@@ -66,6 +71,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => cmd::check_config::run(&file),
         Command::Run(args) => cmd::run::run(&args),
         Command::Ctl(args) => cmd::ctl::run(&args),
+        Command::HashPin => cmd::hash_pin::run(),
         Command::Synth(args) => cmd::synth::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::VerifyAudit(args) => cmd::verify_audit::run(&args),

@@ -17,6 +17,8 @@ pub enum Record<'a> {
         t: f64,
         part: u32,
         step: &'a str,
+        /// The step's confidence: the mean top-1 probability of its windows.
+        p: f64,
         status: StepStatus,
         #[serde(skip_serializing_if = "Option::is_none")]
         expected: Option<&'a [String]>,
@@ -42,6 +44,7 @@ impl<'a> From<&'a Event> for Record<'a> {
                 t: s.t,
                 part: s.part,
                 step: &s.step,
+                p: round3(s.p),
                 status: s.status,
                 expected: (s.status == StepStatus::Error).then_some(s.expected.as_slice()),
             },
@@ -54,6 +57,10 @@ impl<'a> From<&'a Event> for Record<'a> {
             },
         }
     }
+}
+
+fn round3(p: f64) -> f64 {
+    (p * 1000.0).round() / 1000.0
 }
 
 const GREEN: &str = "\x1b[1;32m";

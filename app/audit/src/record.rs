@@ -256,8 +256,13 @@ pub enum OperatorAction {
         rows: u64,
         head_hash: String,
     },
-    /// A wrong PIN was entered.
+    /// A wrong PIN was entered, or any PIN while the pad was locked.
     WrongPin,
+    /// Parts are checked against another sequence from now on.
+    SelectSequence {
+        from: String,
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

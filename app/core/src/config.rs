@@ -20,7 +20,7 @@ use crate::diag::{Problems, Report, TomlDoc};
 use crate::label::{Vocabulary, label_problem};
 
 const SECTIONS: &[&str] = &[
-    "station", "sources", "media", "model", "decoder", "sequence", "outputs", "gpio", "audit",
+    "station", "sources", "media", "model", "decoder", "sequence", "outputs", "gpio", "audit", "operator",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,7 @@ pub struct StationConfig {
     pub outputs: Outputs,
     pub gpio: Gpio,
     pub audit: Audit,
+    pub operator: Operator,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -264,6 +265,31 @@ impl Default for InferenceSettings {
 pub struct SequenceRef {
     /// The sequence definition checked at start.
     pub file: PathBuf,
+    /// Other sequences the operator may select on the panel, between parts.
+    #[serde(default)]
+    pub alternatives: Vec<PathBuf>,
+}
+
+/// The `[operator]` section: how the panel and tools reach the engine.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    /// The engine's Unix socket for the panel (`actrec-ipc`); relative to
+    /// this file. Absent: no panel can connect.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
+    /// The supervisor PIN that acknowledges a reject, as a hash made by
+    /// `actrec hash-pin`. Absent: acknowledging needs no PIN.
+    #[serde(default)]
+    pub supervisor_pin: Option<String>,
+}
+
+impl Operator {
+    pub fn pin(&self) -> Option<crate::pin::PinHash> {
+        self.supervisor_pin
+            .as_deref()
+            .and_then(|text| crate::pin::PinHash::parse(text).ok())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -334,6 +360,7 @@ pub enum StreamOutput {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShmOutput {
+    /// The ring file; relative to `station.data_dir`. Put it on tmpfs (`/run`).
     pub path: PathBuf,
 }
 
@@ -523,6 +550,7 @@ impl StationConfig {
         let outputs = report.optional::<Outputs>("outputs").map(Option::unwrap_or_default);
         let gpio = report.required::<Gpio>("gpio");
         let audit = report.required::<Audit>("audit");
+        let operator = report.optional::<Operator>("operator").map(Option::unwrap_or_default);
 
         // Sections that loaded are checked even when others did not, so one
         // run shows every problem.
@@ -558,10 +586,28 @@ impl StationConfig {
                 report.at("model.onnxruntime_library", "onnxruntime_library is empty");
             }
         }
-        if let Some(sequence) = &sequence
-            && sequence.file.as_os_str().is_empty()
-        {
-            report.at("sequence.file", "file is empty");
+        if let Some(sequence) = &sequence {
+            if sequence.file.as_os_str().is_empty() {
+                report.at("sequence.file", "file is empty");
+            }
+            for (i, file) in sequence.alternatives.iter().enumerate() {
+                if file.as_os_str().is_empty() {
+                    report.at(format!("sequence.alternatives[{i}]"), "file is empty");
+                } else if *file == sequence.file || sequence.alternatives[..i].contains(file) {
+                    report.at(
+                        format!("sequence.alternatives[{i}]"),
+                        format!("`{}` is listed twice", file.display()),
+                    );
+                }
+            }
+        }
+        if let Some(operator) = &operator {
+            if operator.socket.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                report.at("operator.socket", "socket is empty");
+            }
+            if let Some(Err(err)) = operator.supervisor_pin.as_deref().map(crate::pin::PinHash::parse) {
+                report.at("operator.supervisor_pin", err.to_string());
+            }
         }
         if let Some(outputs) = &outputs {
             validate_outputs(outputs, &mut report);
@@ -573,7 +619,9 @@ impl StationConfig {
             validate_audit(audit, &mut report);
         }
 
-        let config = match (station, sources, media, model, decoder, sequence, outputs, gpio, audit) {
+        let config = match (
+            station, sources, media, model, decoder, sequence, outputs, gpio, audit, operator,
+        ) {
             (
                 Some(station),
                 Some(sources),
@@ -584,6 +632,7 @@ impl StationConfig {
                 Some(outputs),
                 Some(gpio),
                 Some(audit),
+                Some(operator),
             ) => Some(StationConfig {
                 station,
                 sources,
@@ -594,6 +643,7 @@ impl StationConfig {
                 outputs,
                 gpio,
                 audit,
+                operator,
             }),
             _ => None,
         };
@@ -644,6 +694,20 @@ impl StationConfig {
     /// The sequence definition file, resolved against the config file's directory.
     pub fn sequence_file(&self, config_dir: &Path) -> PathBuf {
         config_dir.join(&self.sequence.file)
+    }
+
+    /// Every selectable sequence file, the one used at start first, resolved
+    /// against the config file's directory.
+    pub fn sequence_files(&self, config_dir: &Path) -> Vec<PathBuf> {
+        std::iter::once(&self.sequence.file)
+            .chain(&self.sequence.alternatives)
+            .map(|file| config_dir.join(file))
+            .collect()
+    }
+
+    /// The engine's socket for the panel, resolved against the config file's directory.
+    pub fn socket(&self, config_dir: &Path) -> Option<PathBuf> {
+        self.operator.socket.as_ref().map(|p| config_dir.join(p))
     }
 
     /// A configured source with its file path (if any) resolved against the

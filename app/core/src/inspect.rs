@@ -5,7 +5,7 @@
 
 use crate::decode::{Decoded, DecoderSettings, StepDecoder, Window};
 use crate::event::Event;
-use crate::sequence::{Checker, Definition};
+use crate::sequence::{Checker, Definition, Progress};
 
 #[derive(Debug)]
 pub struct Inspector {
@@ -36,6 +36,22 @@ impl Inspector {
     /// The steps the sequence accepts next without an error.
     pub fn expected_next(&self) -> Vec<String> {
         self.checker.expected_next()
+    }
+
+    /// Checks parts against another sequence from now on. Refused while a
+    /// part is open (its verdict must come from the sequence it began with);
+    /// the error is the open part's number.
+    pub fn select_sequence(&mut self, definition: &Definition) -> Result<(), u32> {
+        if let Some(open) = self.checker.open_part() {
+            return Err(open);
+        }
+        self.checker = self.checker.successor(definition);
+        Ok(())
+    }
+
+    /// Where the open part stands in its sequence.
+    pub fn progress(&self) -> Option<Progress> {
+        self.checker.progress()
     }
 
     /// The number of the part now open, if any.

@@ -11,6 +11,7 @@
 //! - [`sequence`]: sequence definitions and the checker that gives verdicts;
 //! - [`inspect`]: decoder and checker joined, windows in, [`event::Event`]s out;
 //! - [`light`]: the tower light and reject relay policy, from station state;
+//! - [`pin`]: the supervisor PIN's hash and the lockout after wrong tries;
 //! - [`sync`]: a mutex lock that outlives a panic elsewhere.
 //!
 //! Every parser reports [`diag::Problem`]s located by file, line, column and field.
@@ -23,6 +24,7 @@ pub mod inspect;
 pub mod label;
 pub mod light;
 pub mod manifest;
+pub mod pin;
 pub mod sequence;
 pub mod sync;
 pub mod windows;

@@ -14,6 +14,7 @@
 //! memory ring of `actrec-shmring`.
 
 mod server;
+mod status;
 mod wire;
 
 use std::path::PathBuf;
@@ -21,7 +22,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use server::{ClientId, Command, Server, ServerSettings};
-pub use wire::{Client, MAX_FRAME, read_frame, write_frame};
+pub use status::{Export, ExportState, Progress, Standing, Status};
+pub use wire::{Client, MAX_FRAME, Sender, read_frame, write_frame};
 
 /// The protocol version this build speaks. Bump it on any change that an
 /// older peer would misread.
@@ -55,6 +57,8 @@ pub enum ToClient {
     Refused { reason: String },
     /// One line of the engine's event stream (the JSON `actrec run` prints).
     Event { event: serde_json::Value },
+    /// The station's state; sent on every change, once a second, and on [`ToEngine::Sync`].
+    Status { status: Box<Status> },
     /// The answer to a command, in the order the commands came.
     Reply { ok: bool, error: Option<String> },
     /// Messages this client missed because it did not keep up.
@@ -79,6 +83,9 @@ pub enum ToEngine {
     SelectSequence {
         name: String,
     },
+    /// Send me the status now and the recent events (the last parts' steps),
+    /// as [`ToClient::Status`] and [`ToClient::Event`]s, then the reply.
+    Sync,
 }
 
 #[derive(Debug, thiserror::Error)]

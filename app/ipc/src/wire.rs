@@ -92,8 +92,31 @@ impl Client {
         }
     }
 
+    /// A second handle that only sends, for a thread other than the reader's.
+    pub fn sender(&self) -> Result<Sender, IpcError> {
+        Ok(Sender {
+            stream: self.stream.try_clone()?,
+        })
+    }
+
     /// The underlying stream, e.g. to set a read timeout.
     pub fn stream(&self) -> &UnixStream {
         &self.stream
+    }
+}
+
+/// Sends commands on a client's connection while another thread reads it.
+pub struct Sender {
+    stream: UnixStream,
+}
+
+impl Sender {
+    pub fn send(&mut self, command: &ToEngine) -> Result<(), IpcError> {
+        write_frame(&mut self.stream, command)
+    }
+
+    /// Closes the connection for both halves (wakes a blocked reader).
+    pub fn shutdown(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
     }
 }

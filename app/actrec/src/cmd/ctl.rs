@@ -1,18 +1,21 @@
-//! `actrec ctl`: commands to a running engine over its control socket.
+//! `actrec ctl`: commands to a running engine over its socket, the same
+//! protocol (`actrec-ipc`) as the panel's.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use actrec_core::diag::Problems;
+use actrec_ipc::{Client, ToClient, ToEngine};
 
-use crate::cmd::run::ControlReply;
 use crate::files::{Failure, file_problem};
+
+/// How long to wait for the engine's answer.
+const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The engine's control socket.
-    #[arg(long, default_value = "/run/actrec/control.sock")]
+    /// The engine's socket (`[operator] socket` in its config).
+    #[arg(long, env = "ACTREC_SOCKET", default_value = "/run/actrec/engine.sock")]
     socket: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -23,7 +26,11 @@ enum Command {
     /// Switch the engine to another configured source.
     SwitchSource { source: String },
     /// A supervisor acknowledges a rejected part: the latched relay releases.
-    Acknowledge,
+    Acknowledge {
+        /// The supervisor PIN, where the config sets one.
+        #[arg(long, env = "ACTREC_PIN", default_value = "", hide_env_values = true)]
+        pin: String,
+    },
     /// Export the audit log and evidence clips to a USB stick: DIR, or the
     /// one stick mounted under the configured mount roots. Progress and the
     /// "safe to remove" message come on the engine's event stream.
@@ -31,42 +38,36 @@ enum Command {
         #[arg(long)]
         to: Option<PathBuf>,
     },
-    /// Print the engine's current source and frame count.
+    /// Check parts against another configured sequence, from the next part.
+    SelectSequence { name: String },
+    /// Print the engine's status snapshot (JSON).
     Status,
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let request = match &args.command {
-        Command::SwitchSource { source } => serde_json::json!({"cmd": "switch_source", "source": source}),
-        Command::Acknowledge => serde_json::json!({"cmd": "acknowledge"}),
-        Command::Export { to } => serde_json::json!({"cmd": "export", "to": to}),
-        Command::Status => serde_json::json!({"cmd": "status"}),
+    let command = match &args.command {
+        Command::SwitchSource { source } => ToEngine::SwitchSource { source: source.clone() },
+        Command::Acknowledge { pin } => ToEngine::Acknowledge { pin: pin.clone() },
+        Command::Export { to } => ToEngine::Export { to: to.clone() },
+        Command::SelectSequence { name } => ToEngine::SelectSequence { name: name.clone() },
+        Command::Status => ToEngine::Sync,
     };
-    let reply = call(&args.socket, &request.to_string()).map_err(|err| {
-        Problems(vec![file_problem(
-            &args.socket,
-            format!("cannot reach the engine: {err}"),
-        )])
-    })?;
-    println!(
-        "{}",
-        serde_json::to_string(&reply).map_err(|err| Failure::Output(err.into()))?
-    );
-    if reply.ok {
-        Ok(())
-    } else {
-        Err(Problems(vec![file_problem(
-            &args.socket,
-            reply.error.unwrap_or_else(|| "refused".into()),
-        )])
-        .into())
+    let problem = |message: String| Failure::Input(Problems(vec![file_problem(&args.socket, message)]));
+    let mut client =
+        Client::connect(&args.socket, "ctl").map_err(|err| problem(format!("cannot reach the engine: {err}")))?;
+    let _ = client.stream().set_read_timeout(Some(ANSWER_WITHIN));
+    client
+        .send(&command)
+        .map_err(|err| problem(format!("cannot send: {err}")))?;
+    loop {
+        match client.recv().map_err(|err| problem(format!("no answer: {err}")))? {
+            ToClient::Status { status } if matches!(command, ToEngine::Sync) => {
+                let text = serde_json::to_string(&status).map_err(|err| Failure::Output(err.into()))?;
+                println!("{text}");
+            }
+            ToClient::Reply { ok: true, .. } => return Ok(()),
+            ToClient::Reply { error, .. } => return Err(problem(error.unwrap_or_else(|| "refused".into()))),
+            _ => {}
+        }
     }
-}
-
-fn call(socket: &Path, request: &str) -> std::io::Result<ControlReply> {
-    let mut stream = UnixStream::connect(socket)?;
-    writeln!(stream, "{request}")?;
-    let mut line = String::new();
-    BufReader::new(stream).read_line(&mut line)?;
-    serde_json::from_str(&line).map_err(std::io::Error::other)
 }

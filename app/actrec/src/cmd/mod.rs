@@ -5,6 +5,7 @@ pub mod check_config;
 pub mod ctl;
 pub mod eval;
 pub mod export;
+pub mod hash_pin;
 pub mod run;
 pub mod synth;
 pub mod verify_audit;

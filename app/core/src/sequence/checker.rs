@@ -44,6 +44,16 @@ use crate::event::{Event, PartSummary, StepEvent, StepStatus, Verdict};
 /// Occurrences one part may hold before it is force-closed.
 pub const MAX_PART_OCCURRENCES: usize = 2000;
 
+/// Where an open part stands in its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Required steps done, and how many the sequence requires.
+    pub done: u32,
+    pub total: u32,
+    /// In a repeated group: rounds complete, and rounds in all.
+    pub rounds: Option<(u32, u32)>,
+}
+
 /// A step occurrence, as produced by the step decoder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Occurrence {
@@ -119,6 +129,15 @@ impl Checker {
         }
     }
 
+    /// A checker for another definition that goes on numbering parts after
+    /// this one's, for a sequence change between parts.
+    pub fn successor(&self, definition: &Definition) -> Self {
+        Self {
+            last_part: self.last_part,
+            ..Self::new(definition)
+        }
+    }
+
     /// The number of the part now open, if any.
     pub fn open_part(&self) -> Option<u32> {
         self.part.as_ref().map(|p| p.number)
@@ -130,6 +149,17 @@ impl Checker {
             Some(part) => acceptable_labels(&self.graph, &part.layers[part.layers.len() - 1]),
             None => vec![self.opening_step.clone()],
         }
+    }
+
+    /// Where the open part stands, by its cheapest explanation so far.
+    pub fn progress(&self) -> Option<Progress> {
+        let part = self.part.as_ref()?;
+        let node = cheapest(&part.layers[part.layers.len() - 1]);
+        Some(Progress {
+            done: self.graph.done[node],
+            total: self.graph.done[self.graph.accept()],
+            rounds: self.graph.rounds[node],
+        })
     }
 
     /// Checks one occurrence; returns the events it causes, in order.

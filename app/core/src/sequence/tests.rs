@@ -502,3 +502,68 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn progress_counts_required_steps_and_rounds_of_a_repeat() {
+    let def = definition(SEED_GOOD);
+    let mut checker = Checker::new(&def);
+    assert_eq!(checker.progress(), None, "no part open");
+    let run = seed_run();
+    let mut seen = Vec::new();
+    for (i, label) in run.iter().enumerate().take(run.len() - 1) {
+        checker.observe(&Occurrence {
+            t: i as f64,
+            label: (*label).to_owned(),
+            p: 0.9,
+        });
+        seen.push(checker.progress().expect("a part is open"));
+    }
+    let total = u32::try_from(run.len()).expect("small");
+    assert!(seen.iter().all(|p| p.total == total), "{seen:?}");
+    let done: Vec<u32> = seen.iter().map(|p| p.done).collect();
+    assert_eq!(done, (1..total).collect::<Vec<_>>());
+    // Steps 6..8 are the first round of the repeat; after step 8 one round is complete.
+    assert_eq!(seen[4].rounds, None);
+    assert_eq!(seen[5].rounds, Some((0, 4)));
+    assert_eq!(seen[7].rounds, Some((1, 4)));
+    assert_eq!(seen[16].rounds, Some((4, 4)));
+    assert_eq!(seen[17].rounds, None);
+}
+
+#[test]
+fn progress_follows_the_cheapest_explanation_past_a_skipped_step() {
+    let def = seq(r#""start", "a", "b", "c", "end""#);
+    let mut checker = Checker::new(&def);
+    for (i, label) in ["start", "b", "c"].iter().enumerate() {
+        checker.observe(&Occurrence {
+            t: i as f64,
+            label: (*label).to_owned(),
+            p: 0.9,
+        });
+    }
+    // `a` was skipped: c is the fourth required step of five.
+    let progress = checker.progress().expect("open");
+    assert_eq!((progress.done, progress.total), (4, 5));
+}
+
+#[test]
+fn a_successor_checker_numbers_parts_after_its_predecessor() {
+    let first = seq(r#""start", "end""#);
+    let second = seq(r#""start", "a", "end""#);
+    let mut checker = Checker::new(&first);
+    for (i, label) in ["start", "end", "start", "end"].iter().enumerate() {
+        checker.observe(&Occurrence {
+            t: i as f64,
+            label: (*label).to_owned(),
+            p: 0.9,
+        });
+    }
+    let mut next = checker.successor(&second);
+    let events = next.observe(&Occurrence {
+        t: 5.0,
+        label: "start".into(),
+        p: 0.9,
+    });
+    assert!(matches!(&events[..], [Event::Step(s)] if s.part == 3), "{events:?}");
+    assert_eq!(next.expected_next(), vec!["a".to_owned()]);
+}

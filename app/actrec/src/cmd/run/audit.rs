@@ -12,6 +12,7 @@ use actrec_audit::record::{
 use actrec_audit::{Audit, RowId, Settings, Timestamp, sha256_file};
 use actrec_core::event::Event;
 use actrec_core::light::FaultKind;
+use actrec_core::sequence::Definition;
 
 use super::StartError;
 use crate::files::Station as LoadedStation;
@@ -26,17 +27,13 @@ pub struct AuditLog {
 
 /// The model, config and sequence by name, version and SHA-256.
 pub fn judged_with(station: &LoadedStation, config_path: &Path, config_dir: &Path) -> Result<JudgedWith, StartError> {
-    let hash = |path: &Path| {
-        sha256_file(path).map_err(|err| StartError::Path {
-            path: path.to_owned(),
-            message: format!("cannot read to hash it: {err}"),
-        })
-    };
+    let hash = hash_file;
     let manifest = &station.manifest;
     let model_dir = station.config.model_dir(config_dir);
     let model_file = model_dir.join(manifest.file.as_deref().unwrap_or(actrec_core::manifest::MANIFEST_FILE));
     let sequence = station.config.sequence_file(config_dir);
     Ok(JudgedWith {
+        sequence: sequence_artifact(&station.definition, &sequence)?,
         model: Artifact {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
@@ -47,11 +44,22 @@ pub fn judged_with(station: &LoadedStation, config_path: &Path, config_dir: &Pat
             version: String::new(),
             sha256: hash(config_path)?,
         },
-        sequence: Artifact {
-            name: station.definition.name.clone(),
-            version: String::new(),
-            sha256: hash(&sequence)?,
-        },
+    })
+}
+
+/// A sequence definition by name and its file's SHA-256.
+pub fn sequence_artifact(definition: &Definition, file: &Path) -> Result<Artifact, StartError> {
+    Ok(Artifact {
+        name: definition.name.clone(),
+        version: String::new(),
+        sha256: hash_file(file)?,
+    })
+}
+
+fn hash_file(path: &Path) -> Result<String, StartError> {
+    sha256_file(path).map_err(|err| StartError::Path {
+        path: path.to_owned(),
+        message: format!("cannot read to hash it: {err}"),
     })
 }
 
@@ -142,6 +150,11 @@ impl AuditLog {
             previous,
             detail: detail.to_owned(),
         }))
+    }
+
+    /// Parts are judged with another sequence from now on.
+    pub fn set_sequence(&mut self, sequence: Artifact) {
+        self.judged_with.sequence = sequence;
     }
 
     pub fn operator(&mut self, action: OperatorAction) -> Result<RowId, actrec_audit::Error> {

@@ -111,6 +111,16 @@ impl LineOutputs {
         self.apply();
     }
 
+    /// A reject holds until a supervisor acknowledges it.
+    pub fn reject_waiting(&self) -> bool {
+        self.state.reject_unacknowledged
+    }
+
+    /// The active faults, the one the tower shows first.
+    pub fn faults(&self) -> impl Iterator<Item = FaultKind> + '_ {
+        self.faults.iter().copied()
+    }
+
     /// A supervisor acknowledged the reject. Returns whether one was waiting.
     pub fn acknowledge(&mut self) -> bool {
         let waiting = self.state.reject_unacknowledged;

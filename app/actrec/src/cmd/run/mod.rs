@@ -8,11 +8,11 @@
 //! stderr.
 
 mod audit;
-mod control;
 mod export;
 mod line;
 mod model;
 mod out;
+mod panel;
 mod station;
 mod supervise;
 
@@ -32,12 +32,11 @@ use actrec_preprocess::Windower;
 use crossbeam_channel::{bounded, select, tick};
 
 use audit::AuditLog;
-pub use control::ControlReply;
-use control::{ControlCall, ControlSocket};
 use line::LineOutputs;
 use model::{ModelBranch, Predictions};
-use out::{EventOut, PredictionLog};
-use station::{Sinks, Station};
+use out::{EventOut, Panel, PredictionLog};
+use panel::PanelInfo;
+use station::{Setup, Sinks, Station};
 
 use crate::Format;
 use crate::files::{Failure, load_station, read_windows};
@@ -50,9 +49,10 @@ pub struct Args {
     /// Start with this source instead of the one in the config.
     #[arg(long)]
     source: Option<String>,
-    /// Listen for control commands (source switch) on this Unix socket.
+    /// Serve the panel and `actrec ctl` on this Unix socket instead of the
+    /// config's `[operator] socket`.
     #[arg(long, value_name = "PATH")]
-    control: Option<PathBuf>,
+    socket: Option<PathBuf>,
     /// Stop after this many seconds.
     #[arg(long)]
     seconds: Option<f64>,
@@ -86,13 +86,23 @@ pub enum StartError {
     Model(#[from] actrec_infer::InferError),
     #[error("inference: {0}")]
     Inference(String),
+    #[error("panel socket: {0}")]
+    Ipc(#[from] actrec_ipc::IpcError),
 }
 
 pub fn run(args: &Args) -> Result<(), Failure> {
     let station = load_station(&args.config)?;
     let config_dir = args.config.parent().unwrap_or(Path::new("."));
+    let mut info = PanelInfo {
+        model: format!("{} {}", station.manifest.name, station.manifest.version),
+        backend: "none".into(),
+        ..PanelInfo::default()
+    };
     let predictions = match &args.windows {
-        Some(path) => Predictions::Replay(read_windows(path)?.into()),
+        Some(path) => {
+            info.backend = "replayed predictions".into();
+            Predictions::Replay(read_windows(path)?.into())
+        }
         None if station.manifest.file.is_some() => {
             let model_dir = station.config.model_dir(config_dir);
             let settings = station.config.inference(config_dir);
@@ -101,6 +111,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             for reason in &loaded.fell_back {
                 tracing::warn!(backend = loaded.backend.name(), "inference falls back: {reason}");
             }
+            info.backend = loaded.backend.name().to_owned();
+            info.backend_note = (!loaded.fell_back.is_empty()).then(|| loaded.fell_back.join("; "));
             tracing::info!(backend = loaded.backend.name(), model = %station.manifest.name, "inference ready");
             Predictions::Live {
                 windower: Windower::new(&station.manifest.input),
@@ -114,25 +126,38 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         _ => Some(Inspector::new(station.config.decoder.clone(), &station.definition)),
     };
     let judged_with = audit::judged_with(&station, &args.config, config_dir).map_err(Failure::Start)?;
-    engine(
-        args,
-        &station.config,
-        station.manifest.input.size,
+    let mut sequences = vec![(station.config.sequence_file(config_dir), station.definition.clone())];
+    sequences.extend(station.alternatives.iter().cloned());
+    let start = Start {
+        model_size: station.manifest.input.size,
         predictions,
         inspector,
         judged_with,
-    )
-    .map_err(Failure::Start)
+        sequences,
+        info,
+    };
+    engine(args, &station.config, start).map_err(Failure::Start)
 }
 
-fn engine(
-    args: &Args,
-    config: &StationConfig,
+/// What the engine starts from, once the files are loaded and checked.
+struct Start {
     model_size: u32,
     predictions: Predictions,
     inspector: Option<Inspector>,
     judged_with: actrec_audit::record::JudgedWith,
-) -> Result<(), StartError> {
+    sequences: Vec<(PathBuf, actrec_core::sequence::Definition)>,
+    info: PanelInfo,
+}
+
+fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), StartError> {
+    let Start {
+        model_size,
+        predictions,
+        inspector,
+        judged_with,
+        sequences,
+        mut info,
+    } = start;
     actrec_media::init()?;
     let config_dir = args.config.parent().unwrap_or(Path::new("."));
     let profile = describe::pick_profile(config.media.profile, |name| {
@@ -176,6 +201,7 @@ fn engine(
         actrec_audit::Settings::from_config(&config.audit),
         judged_with,
     )?;
+    info.video = output_config.plan.outputs.shm.as_ref().map(|shm| shm.path.clone());
     let output = Output::start(output_config, events_tx.clone())?;
     let ingest = Ingest::start(
         IngestConfig {
@@ -193,12 +219,15 @@ fn engine(
         message: err.to_string(),
     })?;
 
-    let (control_tx, control) = bounded::<ControlCall>(8);
-    let _control = args
-        .control
+    let socket = args.socket.clone().or_else(|| config.socket(config_dir));
+    let panel = socket
         .as_deref()
-        .map(|path| ControlSocket::bind(path, control_tx))
-        .transpose()?;
+        .map(|path| actrec_ipc::Server::bind(path, actrec_ipc::ServerSettings::default()))
+        .transpose()?
+        .map(Panel::new);
+    let commands = panel
+        .as_ref()
+        .map_or_else(crossbeam_channel::never, |p| p.server.commands.clone());
 
     let (signal_tx, signals) = bounded(1);
     let mut signal_iter =
@@ -220,14 +249,20 @@ fn engine(
         colour: matches!(args.format, Format::Text)
             && std::io::IsTerminal::is_terminal(&std::io::stdout())
             && std::env::var_os("NO_COLOR").is_none(),
+        panel,
     };
     let (export_tx, export_updates) = crossbeam_channel::unbounded();
     let mut station = Station::new(
-        Arc::new(config.clone()),
-        config_dir.to_owned(),
-        initial,
-        Arc::clone(&model.frames),
-        inspector,
+        Setup {
+            config: Arc::new(config.clone()),
+            config_dir: config_dir.to_owned(),
+            source: initial,
+            frames: Arc::clone(&model.frames),
+            inspector,
+            sequences,
+            info,
+            export_updates: export_tx,
+        },
         Sinks {
             output,
             line,
@@ -235,7 +270,6 @@ fn engine(
             out,
             log: args.predictions.as_deref().map(PredictionLog::create).transpose()?,
         },
-        export_tx,
     );
     let mut stop_reason = String::from("stopped");
     loop {
@@ -262,9 +296,9 @@ fn engine(
                     station.on_export(update);
                 }
             }
-            recv(control) -> call => {
-                if let Ok((request, reply)) = call {
-                    let _ = reply.send(station.control(&ingest, request));
+            recv(commands) -> command => {
+                if let Ok(command) = command {
+                    station.command(&ingest, command);
                 }
             }
             recv(signals) -> signal => {
@@ -313,7 +347,10 @@ fn output_config(
     fragments: Fragments,
     sizes: FrameSizes,
 ) -> Result<OutputConfig, StartError> {
-    let outputs: &Outputs = &config.outputs;
+    let mut outputs: Outputs = config.outputs.clone();
+    if let Some(shm) = outputs.shm.as_mut() {
+        shm.path = data_dir.join(&shm.path);
+    }
     let ensure_dir = |dir: &Path| {
         std::fs::create_dir_all(dir).map_err(|err| StartError::Path {
             path: dir.to_owned(),
@@ -347,7 +384,7 @@ fn output_config(
     };
     Ok(OutputConfig {
         plan: OutputPlan {
-            outputs: outputs.clone(),
+            outputs,
             mp4_location,
             rtsp_feed_port,
             clips: clips.is_some(),

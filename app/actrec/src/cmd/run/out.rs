@@ -2,6 +2,8 @@
 //! check` schema for station events, or an operator's readable log), and
 //! every window's prediction to a file when asked.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -46,11 +48,47 @@ impl PredictionLog {
     }
 }
 
-/// Where the engine's events go: JSON lines (the `actrec check` schema for
-/// station events), or an operator's readable log.
+/// Where the engine's events go: JSON lines on stdout (the `actrec check`
+/// schema for station events) or an operator's readable log, and the same
+/// JSON to every panel connected.
 pub struct EventOut {
     pub format: Format,
     pub colour: bool,
+    pub panel: Option<Panel>,
+}
+
+/// Events the panel gets on connecting: the last parts' steps and verdicts.
+const RECENT_EVENTS: usize = 400;
+
+/// The engine's socket for panels and tools, and the events a newcomer needs.
+pub struct Panel {
+    pub server: actrec_ipc::Server,
+    recent: RefCell<VecDeque<serde_json::Value>>,
+}
+
+impl Panel {
+    pub fn new(server: actrec_ipc::Server) -> Self {
+        Self {
+            server,
+            recent: RefCell::default(),
+        }
+    }
+
+    fn publish(&self, event: serde_json::Value) {
+        if matches!(event["kind"].as_str(), Some("step" | "part")) {
+            let mut recent = self.recent.borrow_mut();
+            if recent.len() == RECENT_EVENTS {
+                recent.pop_front();
+            }
+            recent.push_back(event.clone());
+        }
+        self.server.publish(&actrec_ipc::ToClient::Event { event });
+    }
+
+    /// The recent step and part events, oldest first.
+    pub fn recent(&self) -> Vec<serde_json::Value> {
+        self.recent.borrow().iter().cloned().collect()
+    }
 }
 
 impl EventOut {
@@ -60,116 +98,146 @@ impl EventOut {
         let _ = out.flush();
     }
 
-    fn json(&self, value: &impl Serialize) {
-        if let Ok(line) = serde_json::to_string(value) {
-            self.line(&line);
+    /// One event: its JSON to stdout (or its text, if it has one) and to the panels.
+    fn emit(&self, event: serde_json::Value, text: Option<String>) {
+        match (self.format, text) {
+            (Format::Json, _) => self.line(&event.to_string()),
+            (Format::Text, Some(text)) => self.line(&text),
+            (Format::Text, None) => {}
+        }
+        if let Some(panel) = &self.panel {
+            panel.publish(event);
+        }
+    }
+
+    fn emit_serialized(&self, event: &impl Serialize, text: Option<String>) {
+        match serde_json::to_value(event) {
+            Ok(value) => self.emit(value, text),
+            Err(err) => tracing::error!(%err, "cannot serialise an event"),
         }
     }
 
     pub fn station(&self, event: &Event) {
-        match self.format {
-            Format::Json => self.json(&Record::from(event)),
-            Format::Text => self.line(&report::text(event, self.colour)),
-        }
+        let text = matches!(self.format, Format::Text).then(|| report::text(event, self.colour));
+        self.emit_serialized(&Record::from(event), text);
     }
 
     pub fn media(&self, event: &MediaEvent) {
-        match self.format {
-            Format::Json => self.json(event),
-            Format::Text => self.line(&format!("{:10}  {}", "", media_text(event))),
-        }
+        self.emit_serialized(event, Some(format!("{:10}  {}", "", media_text(event))));
     }
 
     pub fn fault(&self, change: &FaultChange) {
         let fault = change.fault.as_str();
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({"kind": "fault", "fault": fault, "active": change.active})),
-            Format::Text if change.active => self.line(&format!("{:10}  FAULT {fault}: not inspecting", "")),
-            Format::Text => self.line(&format!("{:10}  fault {fault} cleared", "")),
-        }
+        let text = if change.active {
+            format!("{:10}  FAULT {fault}: not inspecting", "")
+        } else {
+            format!("{:10}  fault {fault} cleared", "")
+        };
+        self.emit(
+            serde_json::json!({"kind": "fault", "fault": fault, "active": change.active}),
+            Some(text),
+        );
     }
 
     /// A part's verdict is in the audit log, durably, at `row`.
     pub fn committed(&self, part: u32, row: i64) {
-        if let Format::Json = self.format {
-            self.json(&serde_json::json!({"kind": "committed", "part": part, "row": row}));
-        }
+        self.emit(serde_json::json!({"kind": "committed", "part": part, "row": row}), None);
     }
 
     pub fn lights(&self, lights: &Lights) {
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({"kind": "lights", "lights": lights})),
-            Format::Text => {}
-        }
+        self.emit(serde_json::json!({"kind": "lights", "lights": lights}), None);
     }
 
     pub fn stick(&self, path: &Path, present: bool) {
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({"kind": "stick", "path": path, "present": present})),
-            Format::Text if present => self.line(&format!("{:10}  USB stick at {}", "", path.display())),
-            Format::Text => self.line(&format!("{:10}  USB stick at {} gone", "", path.display())),
-        }
+        let text = if present {
+            format!("{:10}  USB stick at {}", "", path.display())
+        } else {
+            format!("{:10}  USB stick at {} gone", "", path.display())
+        };
+        self.emit(
+            serde_json::json!({"kind": "stick", "path": path, "present": present}),
+            Some(text),
+        );
     }
 
     pub fn export_started(&self, to: &Path) {
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({"kind": "export_started", "to": to})),
-            Format::Text => self.line(&format!("{:10}  exporting to {}", "", to.display())),
-        }
+        self.emit(
+            serde_json::json!({"kind": "export_started", "to": to}),
+            Some(format!("{:10}  exporting to {}", "", to.display())),
+        );
     }
 
     /// Progress for the panel's bar; the text log shows only the phases.
     pub fn export_progress(&self, progress: &Progress) {
-        let (phase, done, total) = match *progress {
-            Progress::Rows { done, total } => ("rows", done, total),
-            Progress::Clips { done, total } => ("clips", done, total),
-            Progress::Syncing => ("syncing", 0, 0),
-        };
-        if let Format::Json = self.format {
-            self.json(&serde_json::json!({"kind": "export_progress", "phase": phase, "done": done, "total": total}));
-        }
+        let (phase, done, total) = progress_parts(progress);
+        self.emit(
+            serde_json::json!({"kind": "export_progress", "phase": phase, "done": done, "total": total}),
+            None,
+        );
     }
 
     pub fn export_done(&self, exported: &Exported) {
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({
+        self.emit(
+            serde_json::json!({
                 "kind": "export_done",
                 "folder": exported.dir,
                 "rows": exported.rows,
                 "parts": exported.parts,
                 "head": exported.head.hash,
                 "safe_to_remove": true,
-            })),
-            Format::Text => self.line(&format!(
+            }),
+            Some(format!(
                 "{:10}  exported {} rows to {}: safe to remove the stick",
                 "",
                 exported.rows,
                 exported.dir.display()
             )),
-        }
+        );
     }
 
     pub fn export_failed(&self, message: &str) {
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({"kind": "export_failed", "error": message})),
-            Format::Text => self.line(&format!("{:10}  EXPORT FAILED: {message}", "")),
-        }
+        self.emit(
+            serde_json::json!({"kind": "export_failed", "error": message}),
+            Some(format!("{:10}  EXPORT FAILED: {message}", "")),
+        );
     }
 
     pub fn acknowledged(&self, waiting: bool) {
-        match self.format {
-            Format::Json => self.json(&serde_json::json!({"kind": "acknowledged", "reject_was_waiting": waiting})),
-            Format::Text => self.line(&format!("{:10}  reject acknowledged", "")),
-        }
+        self.emit(
+            serde_json::json!({"kind": "acknowledged", "reject_was_waiting": waiting}),
+            Some(format!("{:10}  reject acknowledged", "")),
+        );
+    }
+
+    /// An operator's command that the engine refused (a wrong PIN, say).
+    pub fn refused(&self, command: &str, reason: &str) {
+        self.emit(
+            serde_json::json!({"kind": "refused", "command": command, "reason": reason}),
+            Some(format!("{:10}  {command} refused: {reason}", "")),
+        );
+    }
+
+    pub fn sequence_selected(&self, name: &str) {
+        self.emit(
+            serde_json::json!({"kind": "sequence_selected", "sequence": name}),
+            Some(format!("{:10}  sequence {name} selected", "")),
+        );
     }
 
     pub fn stopped(&self, frames: u64, display_frames: u64) {
-        match self.format {
-            Format::Json => {
-                self.json(&serde_json::json!({"kind": "stopped", "frames": frames, "display_frames": display_frames}))
-            }
-            Format::Text => self.line(&format!("# stopped after {frames} frames ({display_frames} shown)")),
-        }
+        self.emit(
+            serde_json::json!({"kind": "stopped", "frames": frames, "display_frames": display_frames}),
+            Some(format!("# stopped after {frames} frames ({display_frames} shown)")),
+        );
+    }
+}
+
+/// An export's phase and counts, as the event stream and the panel name them.
+pub fn progress_parts(progress: &Progress) -> (&'static str, u64, u64) {
+    match *progress {
+        Progress::Rows { done, total } => ("rows", done, total),
+        Progress::Clips { done, total } => ("clips", done, total),
+        Progress::Syncing => ("syncing", 0, 0),
     }
 }
 

@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actrec_audit::record::{OperatorAction, SourceChange, StationEvent};
+use actrec_core::pin::{Attempt, Lockout, PinHash};
+use actrec_core::sequence::Definition;
+use actrec_ipc::{ClientId, Command, ExportState, Status, ToClient, ToEngine};
 
 use actrec_core::config::{Mp4Split, StationConfig};
 use actrec_core::event::{Event, StepStatus, Verdict};
@@ -21,11 +24,11 @@ use crossbeam_channel::Sender;
 
 use super::StartError;
 use super::audit::{AuditLog, PRUNE_EVERY};
-use super::control::{ControlReply, ControlRequest};
 use super::export::{self, ExportUpdate};
 use super::line::{FaultChange, LineOutputs};
 use super::model::{ModelBranch, Prediction};
-use super::out::{EventOut, PredictionLog};
+use super::out::{EventOut, PredictionLog, progress_parts};
+use super::panel::{PanelInfo, Rates, STATUS_EVERY, Shown};
 use super::supervise;
 
 /// A frame taking this long in the model branch means inference stalled:
@@ -42,6 +45,20 @@ pub struct Sinks {
     pub audit: AuditLog,
     pub out: EventOut,
     pub log: Option<PredictionLog>,
+}
+
+/// What the station starts with, besides its sinks.
+pub struct Setup {
+    pub config: Arc<StationConfig>,
+    pub config_dir: PathBuf,
+    pub source: String,
+    /// Model frames taken from the ingest.
+    pub frames: Arc<AtomicU64>,
+    pub inspector: Option<Inspector>,
+    /// Every selectable sequence with its file; the one in use first.
+    pub sequences: Vec<(PathBuf, Definition)>,
+    pub info: PanelInfo,
+    pub export_updates: Sender<ExportUpdate>,
 }
 
 pub struct Station {
@@ -71,18 +88,33 @@ pub struct Station {
     /// The medium an export is writing to.
     exporting: Option<PathBuf>,
     export_updates: Sender<ExportUpdate>,
+    /// The last export, as the panel shows it.
+    export: Option<actrec_ipc::Export>,
+    sequences: Vec<(PathBuf, Definition)>,
+    sequence: String,
+    pin: Option<PinHash>,
+    lockout: Lockout,
+    started: Instant,
+    info: PanelInfo,
+    shown: Shown,
+    /// The cause of the latest fault, for the indicator.
+    fault_detail: String,
+    rates: Rates,
+    last_status: Option<(Instant, Status)>,
 }
 
 impl Station {
-    pub fn new(
-        config: Arc<StationConfig>,
-        config_dir: PathBuf,
-        source: String,
-        frames: Arc<AtomicU64>,
-        inspector: Option<Inspector>,
-        sinks: Sinks,
-        export_updates: Sender<ExportUpdate>,
-    ) -> Self {
+    pub fn new(setup: Setup, sinks: Sinks) -> Self {
+        let Setup {
+            config,
+            config_dir,
+            source,
+            frames,
+            inspector,
+            sequences,
+            info,
+            export_updates,
+        } = setup;
         let mut annotation = Annotation::default();
         if let Some(inspector) = &inspector {
             annotation.expected_next = inspector.expected_next();
@@ -105,6 +137,17 @@ impl Station {
             last_stick_poll: None,
             exporting: None,
             export_updates,
+            export: None,
+            sequence: sequences.first().map(|(_, d)| d.name.clone()).unwrap_or_default(),
+            sequences,
+            pin: config.operator.pin(),
+            lockout: Lockout::default(),
+            started: Instant::now(),
+            info,
+            shown: Shown::default(),
+            fault_detail: String::new(),
+            rates: Rates::new(),
+            last_status: None,
             config,
             config_dir,
             output,
@@ -225,6 +268,9 @@ impl Station {
             self.last_stick_poll = Some(Instant::now());
             self.poll_sticks();
         }
+        self.rates
+            .update(self.frames.load(Ordering::Relaxed), self.display_frames);
+        self.publish_status();
     }
 
     fn poll_sticks(&mut self) {
@@ -260,13 +306,31 @@ impl Station {
         )
         .map_err(|err| format!("cannot start the export: {err}"))?;
         self.exporting = Some(target.clone());
+        self.export = Some(actrec_ipc::Export {
+            to: target.clone(),
+            state: ExportState::Running {
+                phase: "starting".into(),
+                done: 0,
+                total: 0,
+            },
+        });
         self.out.export_started(&target);
         Ok(target)
     }
 
     pub fn on_export(&mut self, update: ExportUpdate) {
         match update {
-            ExportUpdate::Progress(progress) => self.out.export_progress(&progress),
+            ExportUpdate::Progress(progress) => {
+                let (phase, done, total) = progress_parts(&progress);
+                if let Some(export) = self.export.as_mut() {
+                    export.state = ExportState::Running {
+                        phase: phase.into(),
+                        done,
+                        total,
+                    };
+                }
+                self.out.export_progress(&progress);
+            }
             ExportUpdate::Done(result) => {
                 self.exporting = None;
                 match result {
@@ -283,10 +347,19 @@ impl Station {
                             .map(drop);
                         self.audited(recorded, "export");
                         tracing::info!(folder = %exported.dir.display(), rows = exported.rows, "export done: safe to remove");
+                        if let Some(export) = self.export.as_mut() {
+                            export.state = ExportState::Done {
+                                folder: exported.dir.clone(),
+                                rows: exported.rows,
+                            };
+                        }
                         self.out.export_done(&exported);
                     }
                     Err(message) => {
                         tracing::error!("{message}");
+                        if let Some(export) = self.export.as_mut() {
+                            export.state = ExportState::Failed { error: message.clone() };
+                        }
                         self.out.export_failed(&message);
                     }
                 }
@@ -306,6 +379,9 @@ impl Station {
 
     fn fault(&mut self, kind: FaultKind, active: bool, detail: &str) {
         if let Some(change) = self.line.fault(kind, active) {
+            if active {
+                self.fault_detail = detail.to_owned();
+            }
             let recorded = self.audit.fault(kind, active, detail).map(drop);
             self.audited(recorded, "fault");
             self.report_fault(&change);
@@ -326,6 +402,7 @@ impl Station {
 
     /// Station events drive the overlay, the recording splits, the clips and the line outputs.
     fn on_station_event(&mut self, event: &Event) {
+        self.shown = self.shown.after(event, self.line.reject_waiting());
         match event {
             Event::Warning(w) => self.annotation.label = Some((w.label.clone(), w.p)),
             Event::Step(step) => {
@@ -388,39 +465,225 @@ impl Station {
         annotation
     }
 
-    pub fn control(&mut self, ingest: &Ingest, request: ControlRequest) -> ControlReply {
-        let reply = |ok: bool, error: Option<String>| ControlReply {
-            ok,
-            error,
-            source: None,
-            frames: None,
-        };
-        match request {
-            ControlRequest::SwitchSource { source } => match ingest.switch_source(&source) {
-                Ok(()) => reply(true, None),
-                Err(err) => reply(false, Some(err.to_string())),
-            },
-            ControlRequest::Acknowledge => {
-                let waiting = self.line.acknowledge();
-                self.report_lights();
-                let recorded = self
-                    .audit
-                    .operator(OperatorAction::Acknowledge { part: None })
-                    .map(drop);
-                self.audited(recorded, "acknowledgement");
-                self.out.acknowledged(waiting);
-                reply(true, None)
+    /// A command from a panel or tool; the reply goes back to its sender.
+    pub fn command(&mut self, ingest: &Ingest, command: Command) {
+        let Command { client, role, command } = command;
+        let name = command_name(&command);
+        // Never the command itself: it may hold a PIN.
+        tracing::info!(client = client.0, role = %role, command = name, "command");
+        let result = match command {
+            ToEngine::SwitchSource { source } => ingest.switch_source(&source).map_err(|err| err.to_string()),
+            ToEngine::Acknowledge { pin } => self.acknowledge(&pin),
+            ToEngine::Export { to } => self.start_export(to).map(drop),
+            ToEngine::SelectSequence { name } => self.select_sequence(&name),
+            ToEngine::Sync => {
+                self.sync(client);
+                Ok(())
             }
-            ControlRequest::Export { to } => match self.start_export(to) {
-                Ok(_) => reply(true, None),
-                Err(err) => reply(false, Some(err)),
-            },
-            ControlRequest::Status => ControlReply {
-                ok: true,
-                error: None,
-                source: Some(self.source.clone()),
-                frames: Some(self.frames.load(Ordering::Relaxed)),
-            },
+        };
+        if let Err(reason) = &result {
+            self.out.refused(name, reason);
         }
+        self.reply(client, result);
+        self.publish_status();
+    }
+
+    fn reply(&self, client: ClientId, result: Result<(), String>) {
+        if let Some(panel) = &self.out.panel {
+            panel.server.send_to(
+                client,
+                ToClient::Reply {
+                    ok: result.is_ok(),
+                    error: result.err(),
+                },
+            );
+        }
+    }
+
+    /// The status and the recent parts' events, for a client that just came.
+    fn sync(&mut self, client: ClientId) {
+        let status = self.status();
+        if let Some(panel) = &self.out.panel {
+            panel.server.send_to(
+                client,
+                ToClient::Status {
+                    status: Box::new(status),
+                },
+            );
+            for event in panel.recent() {
+                panel.server.send_to(client, ToClient::Event { event });
+            }
+        }
+    }
+
+    /// A supervisor's acknowledgement, checked against the PIN's hash; wrong
+    /// PINs are audited and, after a few, lock the pad for a while.
+    fn acknowledge(&mut self, pin: &str) -> Result<(), String> {
+        if let Some(hash) = &self.pin {
+            let now = self.started.elapsed().as_secs_f64();
+            let attempt = self.lockout.attempt(now, || hash.verify(pin));
+            if attempt != Attempt::Accepted {
+                let recorded = self.audit.operator(OperatorAction::WrongPin).map(drop);
+                self.audited(recorded, "wrong PIN");
+            }
+            match attempt {
+                Attempt::Accepted => {}
+                Attempt::Wrong { tries_left } => {
+                    return Err(format!(
+                        "wrong PIN ({tries_left} {} left before the pad locks)",
+                        if tries_left == 1 { "try" } else { "tries" }
+                    ));
+                }
+                Attempt::Locked { seconds } => {
+                    return Err(format!("too many wrong PINs: try again in {:.0} s", seconds.ceil()));
+                }
+            }
+        }
+        let waiting = self.line.acknowledge();
+        self.report_lights();
+        let recorded = self
+            .audit
+            .operator(OperatorAction::Acknowledge { part: None })
+            .map(drop);
+        self.audited(recorded, "acknowledgement");
+        self.out.acknowledged(waiting);
+        if self.shown.standing == actrec_ipc::Standing::Reject {
+            self.shown.detail = format!("{} (acknowledged)", self.shown.detail);
+        }
+        Ok(())
+    }
+
+    /// Checks parts against another configured sequence, between parts.
+    fn select_sequence(&mut self, name: &str) -> Result<(), String> {
+        let Some((file, definition)) = self.sequences.iter().find(|(_, d)| d.name == name) else {
+            let names: Vec<&str> = self.sequences.iter().map(|(_, d)| d.name.as_str()).collect();
+            return Err(format!(
+                "sequence `{name}`: not configured (configured: {})",
+                names.join(", ")
+            ));
+        };
+        if name == self.sequence {
+            return Ok(());
+        }
+        let artifact = super::audit::sequence_artifact(definition, file).map_err(|err| err.to_string())?;
+        if let Some(inspector) = self.inspector.as_mut() {
+            inspector
+                .select_sequence(definition)
+                .map_err(|open| format!("part #{open} is open: select the sequence when it closes"))?;
+            self.annotation.expected_next = inspector.expected_next();
+        }
+        let recorded = self
+            .audit
+            .operator(OperatorAction::SelectSequence {
+                from: self.sequence.clone(),
+                to: name.to_owned(),
+            })
+            .map(drop);
+        self.audited(recorded, "sequence selection");
+        self.audit.set_sequence(artifact);
+        tracing::info!(sequence = name, "sequence selected");
+        self.sequence = name.to_owned();
+        self.out.sequence_selected(name);
+        self.output.annotate(&self.annotation());
+        Ok(())
+    }
+
+    /// The station as the panel shows it.
+    pub fn status(&self) -> Status {
+        let (standing, headline, detail) = if self.line.has_fault(FaultKind::NoVideo) {
+            (
+                actrec_ipc::Standing::NoVideo,
+                "NO VIDEO".to_owned(),
+                self.fault_detail.clone(),
+            )
+        } else if let Some(fault) = self.line.faults().next() {
+            (
+                actrec_ipc::Standing::Fault,
+                format!("FAULT: {}", fault.as_str().replace('_', " ")),
+                self.fault_detail.clone(),
+            )
+        } else {
+            let shown = self.shown.clone();
+            (shown.standing, shown.headline, shown.detail)
+        };
+        let mut status = Status {
+            station: self.config.station.id.clone(),
+            software: env!("CARGO_PKG_VERSION").to_owned(),
+            model: self.info.model.clone(),
+            backend: self.info.backend.clone(),
+            backend_note: self.info.backend_note.clone(),
+            sequence: self.sequence.clone(),
+            sequences: self.sequences.iter().map(|(_, d)| d.name.clone()).collect(),
+            source: self.source.clone(),
+            sources: self.config.sources.keys().cloned().collect(),
+            standing,
+            headline,
+            detail,
+            part: self.inspector.as_ref().and_then(Inspector::open_part),
+            expected_next: self
+                .inspector
+                .as_ref()
+                .map(Inspector::expected_next)
+                .unwrap_or_default(),
+            progress: self
+                .inspector
+                .as_ref()
+                .and_then(Inspector::progress)
+                .map(|p| actrec_ipc::Progress {
+                    done: p.done,
+                    total: p.total,
+                    // The round being done, counted from 1, until the group is complete.
+                    repeat: p.rounds.map(|(done, all)| ((done + 1).min(all), all)),
+                }),
+            faults: self.line.faults().map(|f| f.as_str().to_owned()).collect(),
+            reject_waiting: self.line.reject_waiting(),
+            sticks: self.sticks.clone(),
+            export: self.export.clone(),
+            video: self.info.video.clone(),
+            uptime_seconds: self.started.elapsed().as_secs_f64().round(),
+            ..Status::default()
+        };
+        self.rates.fill(&mut status);
+        status
+    }
+
+    /// Sends the status to every panel if it changed, or once a second.
+    fn publish_status(&mut self) {
+        let Some(panel) = &self.out.panel else { return };
+        let status = self.status();
+        let due = self
+            .last_status
+            .as_ref()
+            .is_none_or(|(at, last)| at.elapsed() >= STATUS_EVERY || !same_state(last, &status));
+        if due {
+            panel.server.publish(&ToClient::Status {
+                status: Box::new(status.clone()),
+            });
+            self.last_status = Some((Instant::now(), status));
+        }
+    }
+}
+
+/// Equal but for the figures that move all the time.
+fn same_state(a: &Status, b: &Status) -> bool {
+    let calm = |s: &Status| Status {
+        fps: 0.0,
+        display_fps: 0.0,
+        cpu_percent: 0.0,
+        memory_mb: 0.0,
+        gpu: None,
+        uptime_seconds: 0.0,
+        ..s.clone()
+    };
+    calm(a) == calm(b)
+}
+
+fn command_name(command: &ToEngine) -> &'static str {
+    match command {
+        ToEngine::SwitchSource { .. } => "switch source",
+        ToEngine::Acknowledge { .. } => "acknowledge",
+        ToEngine::Export { .. } => "export",
+        ToEngine::SelectSequence { .. } => "select sequence",
+        ToEngine::Sync => "sync",
     }
 }
