@@ -13,7 +13,8 @@ APT_PACKAGES := build-essential pkg-config \
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev \
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
-  xvfb xauth fonts-dejavu-core sqlite3
+  xvfb xauth fonts-dejavu-core sqlite3 libfontconfig-dev \
+  libinput-dev libxkbcommon-dev libudev-dev
 MIN_RUST := 1.95
 
 # ONNX Runtime for the `onnxruntime` inference backend: the shared library
@@ -25,7 +26,7 @@ ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
 export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-.PHONY: demo test bench deps toolchain onnxruntime check fmt
+.PHONY: demo test bench deps toolchain onnxruntime check fmt screenshots
 
 deps: toolchain onnxruntime
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -67,7 +68,7 @@ toolchain:
 # target/demo/data. `actrec synth` prints the verdicts the parts should get.
 DEMO := target/demo
 demo: deps
-	$(CARGO) build $(PROFILE) -q -p actrec
+	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
 	$(ACTREC) check-config config/station.toml
 	@echo; echo "== a good assembly, checked against the seed sequence"
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing.toml --windows config/demo/good-part.windows.jsonl
@@ -77,9 +78,18 @@ demo: deps
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing-bad.toml --windows config/demo/good-part.windows.jsonl
 	@echo; echo "== generating a 1080p clip of the synthetic station (seed 1, two parts)"
 	$(ACTREC) synth --seed 1 --parts 2 --out $(DEMO)/clip
-	@echo; echo "== the station on that clip: GStreamer, the demo model on the CPU, the sequence checker"
 	rm -rf $(DEMO)/data
-	RUST_LOG=error $(ACTREC) run --config config/demo/station.toml --exit-on-end --format text
+	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+	  echo; echo "== the station on that clip at camera speed, with the operator panel (supervisor PIN 1234)"; \
+	  mkdir -p $(DEMO)/data; \
+	  target/release/actrec-panel --socket $(DEMO)/data/engine.sock & panel=$$!; \
+	  RUST_LOG=error $(ACTREC) run --config config/demo/station.toml --source demo_realtime --exit-on-end --format text; \
+	  sleep 3; kill $$panel 2>/dev/null || true; \
+	else \
+	  echo; echo "== no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the station runs headless, without the panel"; \
+	  echo "== the station on that clip: GStreamer, the demo model on the CPU, the sequence checker"; \
+	  RUST_LOG=error $(ACTREC) run --config config/demo/station.toml --exit-on-end --format text; \
+	fi
 	@echo; echo "annotated recordings: $$(ls $(DEMO)/data/video | tr '\n' ' ')"
 	@echo "evidence clips:       $$(ls $(DEMO)/data/clips 2>/dev/null | tr '\n' ' ')"
 	@echo "tower light and relay (simulated): $$(wc -l < $(DEMO)/data/gpio-sim.jsonl) line changes in $(DEMO)/data/gpio-sim.jsonl"
@@ -90,7 +100,13 @@ test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
 	$(CARGO) check $(PROFILE) -q -p actrec-synth --no-default-features --bin actrec-synth
+	$(CARGO) check $(PROFILE) -q -p actrec-panel --no-default-features --features kms
 	$(CARGO) test $(PROFILE) --workspace
+
+# The panel's screenshots in docs/, taken by its system test under Xvfb during a real run.
+screenshots: deps
+	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
+	ACTREC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test $(PROFILE) -q -p actrec-panel --test system
 
 bench: deps
 	$(CARGO) bench -p actrec-core

@@ -65,8 +65,9 @@ pub enum ToClient {
     Dropped { count: u64 },
 }
 
-/// From a client to the engine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// From a client to the engine. Its `Debug` leaves the PIN out, so that
+/// logging a command never writes one.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ToEngine {
     SwitchSource {
@@ -86,6 +87,18 @@ pub enum ToEngine {
     /// Send me the status now and the recent events (the last parts' steps),
     /// as [`ToClient::Status`] and [`ToClient::Event`]s, then the reply.
     Sync,
+}
+
+impl std::fmt::Debug for ToEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SwitchSource { source } => f.debug_struct("SwitchSource").field("source", source).finish(),
+            Self::Acknowledge { .. } => f.debug_struct("Acknowledge").finish_non_exhaustive(),
+            Self::Export { to } => f.debug_struct("Export").field("to", to).finish(),
+            Self::SelectSequence { name } => f.debug_struct("SelectSequence").field("name", name).finish(),
+            Self::Sync => f.write_str("Sync"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

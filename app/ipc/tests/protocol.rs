@@ -191,3 +191,13 @@ fn a_client_that_sends_garbage_is_dropped_with_a_reason() {
     server.publish(&event(7));
     assert_eq!(good.recv().expect("event"), event(7));
 }
+
+#[test]
+fn a_command_logged_never_shows_the_pin() {
+    let text = format!("{:?}", ToEngine::Acknowledge { pin: "4711".into() });
+    assert!(!text.contains("4711"), "{text}");
+    assert_eq!(
+        format!("{:?}", ToEngine::SelectSequence { name: "a".into() }),
+        "SelectSequence { name: \"a\" }"
+    );
+}

@@ -201,7 +201,13 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
         actrec_audit::Settings::from_config(&config.audit),
         judged_with,
     )?;
-    info.video = output_config.plan.outputs.shm.as_ref().map(|shm| shm.path.clone());
+    // Absolute, since the panel may run from another directory.
+    info.video = output_config
+        .plan
+        .outputs
+        .shm
+        .as_ref()
+        .map(|shm| std::path::absolute(&shm.path).unwrap_or_else(|_| shm.path.clone()));
     let output = Output::start(output_config, events_tx.clone())?;
     let ingest = Ingest::start(
         IngestConfig {
