@@ -1042,6 +1042,27 @@ path = "audit.sqlite"
     }
 
     #[test]
+    fn operator_and_sequence_alternatives_are_checked_where_written() {
+        let bad = GOOD.replace(
+            "file = \"sequences/gear-housing.toml\"",
+            "file = \"sequences/gear-housing.toml\"\nalternatives = [\"sequences/gear-housing.toml\"]",
+        ) + "\n[operator]\nsocket = \"/run/actrec/engine.sock\"\nsupervisor_pin = \"1234\"\n";
+        let found = problems(&bad);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("sequence.alternatives[0]: `sequences/gear-housing.toml` is listed twice"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].contains("operator.supervisor_pin: not a PIN hash") && found[1].contains("actrec hash-pin"),
+            "{found:?}"
+        );
+        let config = StationConfig::parse("station.toml", GOOD).expect("good");
+        assert_eq!(config.operator, Operator::default());
+        assert_eq!(config.socket(Path::new("/etc/actrec")), None);
+    }
+
+    #[test]
     fn parses_a_good_config() {
         let config = StationConfig::parse("station.toml", GOOD).expect("valid");
         assert_eq!(config.station.id, "line-3");
@@ -1133,7 +1154,7 @@ path = "audit.sqlite"
         let found = problems(&bad);
         assert_eq!(
             found[0],
-            "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, media, model, decoder, sequence, outputs, gpio, audit"
+            "station.toml:31:1: audti: unknown section `audti`, expected one of: station, sources, media, model, decoder, sequence, outputs, gpio, audit, operator"
         );
         assert!(
             found[1].starts_with("station.toml:12:8: sources.cam.rtp.port: invalid type: string \"5000\""),

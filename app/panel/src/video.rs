@@ -26,6 +26,10 @@ const CHECK_FILE: Duration = Duration::from_secs(1);
 /// Without a new frame for this long, the video is shown as stale.
 pub const STALE: Duration = Duration::from_millis(1500);
 
+/// How often the rate of frames shown goes to the log (the measure of the
+/// panel's video rate; see docs/PERFORMANCE.md).
+const RATE_EVERY: Duration = Duration::from_secs(10);
+
 enum State {
     Off,
     Retry {
@@ -49,6 +53,8 @@ pub struct Video {
     /// The last error, logged once.
     error: Option<String>,
     frames: u64,
+    /// Since when, and from which count, the rate is measured.
+    rate_from: Option<(Instant, u64)>,
 }
 
 impl Default for Video {
@@ -66,6 +72,7 @@ impl Video {
             last_frame_at: None,
             error: None,
             frames: 0,
+            rate_from: None,
         }
     }
 
@@ -111,6 +118,7 @@ impl Video {
                 self.last_frame_at = Some(now);
                 self.frames += 1;
                 self.error = None;
+                self.log_rate(now);
                 Some(to_image(&self.pixels, geometry.width, geometry.height))
             }
             Ok(None) => None,
@@ -119,6 +127,16 @@ impl Video {
                 self.failed(&err.to_string(), path, now);
                 None
             }
+        }
+    }
+
+    fn log_rate(&mut self, now: Instant) {
+        let (since, from) = *self.rate_from.get_or_insert((now, self.frames));
+        let elapsed = now.saturating_duration_since(since);
+        if elapsed >= RATE_EVERY {
+            let fps = (self.frames - from) as f64 / elapsed.as_secs_f64();
+            tracing::info!(fps = format!("{fps:.1}"), "panel: video frames shown");
+            self.rate_from = Some((now, self.frames));
         }
     }
 
