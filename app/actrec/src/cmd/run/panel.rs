@@ -118,6 +118,8 @@ pub struct Rates {
     pub fps: f64,
     pub display_fps: f64,
     pub cpu_percent: f64,
+    memory_mb: f64,
+    gpu: Option<String>,
 }
 
 impl Rates {
@@ -130,10 +132,13 @@ impl Rates {
             fps: 0.0,
             display_fps: 0.0,
             cpu_percent: 0.0,
+            memory_mb: memory_mb().unwrap_or(0.0),
+            gpu: gpu_load(),
         }
     }
 
-    /// Takes new counts; the rates move once a second.
+    /// Takes new counts; the rates and the process figures move once a
+    /// second, so that a snapshot reads no file.
     pub fn update(&mut self, frames: u64, display_frames: u64) {
         let elapsed = self.since.elapsed().as_secs_f64();
         if elapsed < 1.0 {
@@ -146,6 +151,8 @@ impl Rates {
             // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
             self.cpu_percent = now.saturating_sub(before) as f64 / elapsed;
         }
+        self.memory_mb = memory_mb().unwrap_or(0.0);
+        self.gpu = gpu_load();
         self.since = Instant::now();
         self.frames = frames;
         self.display_frames = display_frames;
@@ -156,8 +163,8 @@ impl Rates {
         status.fps = round1(self.fps);
         status.display_fps = round1(self.display_fps);
         status.cpu_percent = round1(self.cpu_percent);
-        status.memory_mb = round1(memory_mb().unwrap_or(0.0));
-        status.gpu = gpu_load();
+        status.memory_mb = round1(self.memory_mb);
+        status.gpu = self.gpu.clone();
     }
 }
 

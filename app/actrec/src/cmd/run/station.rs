@@ -85,10 +85,8 @@ pub struct Station {
     /// Removable media mounted under the mount roots.
     sticks: Vec<PathBuf>,
     last_stick_poll: Option<Instant>,
-    /// The medium an export is writing to.
-    exporting: Option<PathBuf>,
     export_updates: Sender<ExportUpdate>,
-    /// The last export, as the panel shows it.
+    /// The last export (running while its state says so), as the panel shows it.
     export: Option<actrec_ipc::Export>,
     sequences: Vec<(PathBuf, Definition)>,
     sequence: String,
@@ -135,7 +133,6 @@ impl Station {
             min_confidence: config.decoder.min_confidence,
             sticks: Vec::new(),
             last_stick_poll: None,
-            exporting: None,
             export_updates,
             export: None,
             sequence: sequences.first().map(|(_, d)| d.name.clone()).unwrap_or_default(),
@@ -288,8 +285,12 @@ impl Station {
 
     /// Starts an export to `to`, or to the one stick mounted.
     fn start_export(&mut self, to: Option<PathBuf>) -> Result<PathBuf, String> {
-        if let Some(busy) = &self.exporting {
-            return Err(format!("an export to {} is running", busy.display()));
+        if let Some(busy) = self
+            .export
+            .as_ref()
+            .filter(|e| matches!(e.state, ExportState::Running { .. }))
+        {
+            return Err(format!("an export to {} is running", busy.to.display()));
         }
         self.poll_sticks();
         let target = match (to, self.sticks.as_slice()) {
@@ -305,7 +306,6 @@ impl Station {
             self.export_updates.clone(),
         )
         .map_err(|err| format!("cannot start the export: {err}"))?;
-        self.exporting = Some(target.clone());
         self.export = Some(actrec_ipc::Export {
             to: target.clone(),
             state: ExportState::Running {
@@ -322,48 +322,45 @@ impl Station {
         match update {
             ExportUpdate::Progress(progress) => {
                 let (phase, done, total) = progress_parts(&progress);
-                if let Some(export) = self.export.as_mut() {
-                    export.state = ExportState::Running {
-                        phase: phase.into(),
-                        done,
-                        total,
-                    };
-                }
+                self.set_export_state(ExportState::Running {
+                    phase: phase.into(),
+                    done,
+                    total,
+                });
                 self.out.export_progress(&progress);
             }
-            ExportUpdate::Done(result) => {
-                self.exporting = None;
-                match result {
-                    Ok(exported) => {
-                        let recorded = self
-                            .audit
-                            .operator(OperatorAction::Export {
-                                to: exported.dir.display().to_string(),
-                                from: exported.from.rfc3339(),
-                                until: exported.until.rfc3339(),
-                                rows: exported.rows,
-                                head_hash: exported.head.hash.clone(),
-                            })
-                            .map(drop);
-                        self.audited(recorded, "export");
-                        tracing::info!(folder = %exported.dir.display(), rows = exported.rows, "export done: safe to remove");
-                        if let Some(export) = self.export.as_mut() {
-                            export.state = ExportState::Done {
-                                folder: exported.dir.clone(),
-                                rows: exported.rows,
-                            };
-                        }
-                        self.out.export_done(&exported);
-                    }
-                    Err(message) => {
-                        tracing::error!("{message}");
-                        if let Some(export) = self.export.as_mut() {
-                            export.state = ExportState::Failed { error: message.clone() };
-                        }
-                        self.out.export_failed(&message);
-                    }
+            ExportUpdate::Done(result) => match result {
+                Ok(exported) => {
+                    let recorded = self
+                        .audit
+                        .operator(OperatorAction::Export {
+                            to: exported.dir.display().to_string(),
+                            from: exported.from.rfc3339(),
+                            until: exported.until.rfc3339(),
+                            rows: exported.rows,
+                            head_hash: exported.head.hash.clone(),
+                        })
+                        .map(drop);
+                    self.audited(recorded, "export");
+                    tracing::info!(folder = %exported.dir.display(), rows = exported.rows, "export done: safe to remove");
+                    self.set_export_state(ExportState::Done {
+                        folder: exported.dir.clone(),
+                        rows: exported.rows,
+                    });
+                    self.out.export_done(&exported);
                 }
-            }
+                Err(message) => {
+                    tracing::error!("{message}");
+                    self.set_export_state(ExportState::Failed { error: message.clone() });
+                    self.out.export_failed(&message);
+                }
+            },
+        }
+    }
+
+    fn set_export_state(&mut self, state: ExportState) {
+        if let Some(export) = self.export.as_mut() {
+            export.state = state;
         }
     }
 
