@@ -30,6 +30,8 @@ pub struct Shown {
     pub standing: Standing,
     pub headline: String,
     pub detail: String,
+    /// The open part that had a step out of order: it keeps its warning until it closes.
+    checking: Option<u32>,
 }
 
 impl Default for Shown {
@@ -38,6 +40,7 @@ impl Default for Shown {
             standing: Standing::Idle,
             headline: "INSPECTING".into(),
             detail: "waiting for the first part".into(),
+            checking: None,
         }
     }
 }
@@ -64,19 +67,20 @@ impl Shown {
                 standing: Standing::Warning,
                 headline: format!("PART #{}: CHECK", step.part),
                 detail: format!("{} out of order{expected}", step.step),
+                checking: Some(step.part),
             };
         }
         if reject_waiting && self.standing == Standing::Reject {
             return self.clone();
         }
-        if self.standing == Standing::Warning && self.headline.starts_with(&format!("PART #{}:", step.part)) {
-            // The part keeps its warning until it closes.
+        if self.checking == Some(step.part) {
             return self.clone();
         }
         Shown {
             standing: Standing::Idle,
             headline: format!("PART #{}", step.part),
             detail: format!("last step: {}", step.step),
+            checking: None,
         }
     }
 }
@@ -106,6 +110,7 @@ fn after_part(part: &PartSummary) -> Shown {
         standing,
         headline: format!("{word} #{}", part.part),
         detail,
+        checking: None,
     }
 }
 
