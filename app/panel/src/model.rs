@@ -549,18 +549,8 @@ pub enum ExportPhase {
     Idle,
     /// Asked for; the engine has not said it started.
     Requested,
-    Running {
-        phase: String,
-        done: u64,
-        total: u64,
-    },
-    Done {
-        folder: PathBuf,
-        rows: u64,
-    },
-    Failed {
-        error: String,
-    },
+    /// As the engine tells it (or the engine's refusal, as a failure).
+    Engine(ExportState),
 }
 
 /// The export button and its strip.
@@ -604,18 +594,7 @@ impl ExportTracker {
     pub fn apply_status(&mut self, status: &Status) {
         self.sticks.clone_from(&status.sticks);
         self.phase = match &status.export {
-            Some(export) => match &export.state {
-                ExportState::Running { phase, done, total } => ExportPhase::Running {
-                    phase: phase.clone(),
-                    done: *done,
-                    total: *total,
-                },
-                ExportState::Done { folder, rows } => ExportPhase::Done {
-                    folder: folder.clone(),
-                    rows: *rows,
-                },
-                ExportState::Failed { error } => ExportPhase::Failed { error: error.clone() },
-            },
+            Some(export) => ExportPhase::Engine(export.state.clone()),
             // A snapshot taken before the engine took the command.
             None if self.phase == ExportPhase::Requested => ExportPhase::Requested,
             None => ExportPhase::Idle,
@@ -624,24 +603,25 @@ impl ExportTracker {
 
     /// Takes an event; true when it concerned the export.
     pub fn apply_event(&mut self, event: &Event) -> bool {
-        self.phase = match event {
-            Event::ExportStarted { .. } => ExportPhase::Running {
+        let state = match event {
+            Event::ExportStarted { .. } => ExportState::Running {
                 phase: "starting".to_owned(),
                 done: 0,
                 total: 0,
             },
-            Event::ExportProgress { phase, done, total } => ExportPhase::Running {
+            Event::ExportProgress { phase, done, total } => ExportState::Running {
                 phase: phase.clone(),
                 done: *done,
                 total: *total,
             },
-            Event::ExportDone { folder, rows, .. } => ExportPhase::Done {
+            Event::ExportDone { folder, rows, .. } => ExportState::Done {
                 folder: folder.clone(),
                 rows: *rows,
             },
-            Event::ExportFailed { error } => ExportPhase::Failed { error: error.clone() },
+            Event::ExportFailed { error } => ExportState::Failed { error: error.clone() },
             _ => return false,
         };
+        self.phase = ExportPhase::Engine(state);
         true
     }
 
@@ -653,7 +633,7 @@ impl ExportTracker {
 
     /// The engine refused the command.
     pub fn refused(&mut self, error: String) {
-        self.phase = ExportPhase::Failed { error };
+        self.phase = ExportPhase::Engine(ExportState::Failed { error });
     }
 
     pub fn dismiss(&mut self) {
@@ -661,7 +641,10 @@ impl ExportTracker {
     }
 
     pub fn view(&self) -> ExportView {
-        let busy = matches!(self.phase, ExportPhase::Requested | ExportPhase::Running { .. });
+        let busy = matches!(
+            self.phase,
+            ExportPhase::Requested | ExportPhase::Engine(ExportState::Running { .. })
+        );
         let stick = match self.sticks.as_slice() {
             [] => "No USB stick".to_owned(),
             [one] => one
@@ -672,7 +655,7 @@ impl ExportTracker {
         let (fraction, message, tone) = match &self.phase {
             ExportPhase::Idle => (0.0, String::new(), Tone::Normal),
             ExportPhase::Requested => (0.0, "Export: starting…".to_owned(), Tone::Normal),
-            ExportPhase::Running { phase, done, total } => {
+            ExportPhase::Engine(ExportState::Running { phase, done, total }) => {
                 let fraction = if *total > 0 {
                     (*done.min(total) as f64 / *total as f64) as f32
                 } else {
@@ -692,7 +675,7 @@ impl ExportTracker {
                     Tone::Normal,
                 )
             }
-            ExportPhase::Done { folder, rows } => (
+            ExportPhase::Engine(ExportState::Done { folder, rows }) => (
                 1.0,
                 format!(
                     "Export done: {rows} rows in {}. Safe to remove the USB stick.",
@@ -700,7 +683,9 @@ impl ExportTracker {
                 ),
                 Tone::Pass,
             ),
-            ExportPhase::Failed { error } => (0.0, format!("Export failed: {error}"), Tone::Reject),
+            ExportPhase::Engine(ExportState::Failed { error }) => {
+                (0.0, format!("Export failed: {error}"), Tone::Reject)
+            }
         };
         let visible = self.phase != ExportPhase::Idle && self.dismissed.as_ref() != Some(&self.phase);
         ExportView {
