@@ -3,6 +3,7 @@
 
 mod common;
 
+use actrec_testkit::Xvfb;
 use common::*;
 
 use std::io::{BufRead, BufReader};
@@ -86,8 +87,8 @@ fn the_source_switches_through_the_control_socket() {
 fn the_preview_window_opens_on_a_desktop() {
     let dir = temp_dir("preview");
     let config = station_with(&dir, "preview = true");
-    let x = Xvfb::start();
-    let engine = Engine::start_with_env(&config, &["--seconds", "2"], &[("DISPLAY", x.1.as_str())]);
+    let x = Xvfb::start("640x480");
+    let engine = Engine::start_with_env(&config, &["--seconds", "2"], &[("DISPLAY", x.display.as_str())]);
     engine.wait_for("source_started");
     let events = engine.until_stopped(Duration::from_secs(20));
     assert!(
@@ -388,6 +389,9 @@ fn verdicts_reported_committed_survive_kill_9() {
         reported += rows.len();
     }
     assert!(reported >= 50, "{reported} verdicts reported");
+    // Every start after a kill records the outage as a fault.
+    let outages = sql("SELECT count(*) FROM faults WHERE fault = 'engine_outage' AND state = 'raised'");
+    assert_eq!(outages, "49");
     assert_chain_verifies(&db);
     eprintln!("{reported} verdicts reported committed over 50 kills; all found");
 }
@@ -451,11 +455,16 @@ fn an_export_to_a_stick_mounted_while_running() {
     let ctl = Command::new(env!("CARGO_BIN_EXE_actrec"))
         .args(["ctl", "--socket"])
         .arg(&socket)
-        .arg("export")
+        .args(["export", "--wait"])
         .output()
         .expect("actrec ctl");
     assert!(ctl.status.success(), "{}", String::from_utf8_lossy(&ctl.stderr));
     let done = wait_for("export_done");
+    // `--wait` returned only once the export was done, and names its folder.
+    assert_eq!(
+        String::from_utf8_lossy(&ctl.stdout).trim(),
+        done["folder"].as_str().expect("folder")
+    );
     assert_eq!(done["safe_to_remove"], true);
     let folder = PathBuf::from(done["folder"].as_str().expect("folder"));
     assert!(folder.starts_with(&stick), "{folder:?}");

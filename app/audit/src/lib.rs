@@ -42,5 +42,5 @@ pub use record::{
     Artifact, Fault, FaultRecord, FaultState, JudgedWith, Kind, OperatorAction, OperatorRecord, PartRecord, Record,
     SourceChange, SourceRecord, StationEvent, StationRecord, StepRecord, WarningRecord,
 };
-pub use store::{Audit, Error, Pruned, Retention, RowId, Settings, StoredRow, sha256_file};
+pub use store::{Audit, Error, PreviousRun, Pruned, Retention, RowId, Settings, StoredRow, sha256_file};
 pub use time::Timestamp;

@@ -181,6 +181,9 @@ pub enum Fault {
     AuditWriteFailure,
     /// Tower light, relay or heartbeat line.
     Actuator,
+    /// The engine was not running: its previous run was cut off (crash,
+    /// kill, power cut) and it has started again.
+    EngineOutage,
     Other,
 }
 

@@ -422,6 +422,30 @@ impl Audit {
         }))
     }
 
+    /// How the previous run of the engine ended, from the newest `station`
+    /// row: a run that started and never wrote its `stopped` row was cut off
+    /// (crash, `kill -9`, power cut, watchdog). Read at start, before this
+    /// run's own `started` row.
+    pub fn previous_run(&self) -> Result<PreviousRun, Error> {
+        let db = self.db();
+        let event: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT body ->> '$.event' FROM chain WHERE kind = 'station' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&db)?;
+        Ok(match event.flatten().as_deref() {
+            None => PreviousRun::None,
+            Some("started") => PreviousRun::CutOff {
+                last_row: self.head()?.time,
+            },
+            Some(_) => PreviousRun::Stopped,
+        })
+    }
+
     /// Rows after `after`, oldest first, at most `limit`.
     pub fn rows_after(&self, after: RowId, limit: u32) -> Result<Vec<StoredRow>, Error> {
         let db = self.db();
@@ -444,6 +468,17 @@ impl Audit {
             .close()
             .map_err(|(_, source)| Error::Database { path, source })
     }
+}
+
+/// How the engine's previous run ended; see [`Audit::previous_run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousRun {
+    /// No run before this one.
+    None,
+    /// It wrote its `stopped` row.
+    Stopped,
+    /// It never did: the outage began at the latest at its last row.
+    CutOff { last_row: Timestamp },
 }
 
 /// One row as stored.

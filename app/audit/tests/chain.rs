@@ -300,3 +300,38 @@ fn two_writers_share_one_chain() {
     engine.close().expect("close");
     assert_eq!(verify(&path).expect("intact").rows, 1 + 20 * 2 + 5);
 }
+
+#[test]
+fn a_run_without_its_stopped_row_was_cut_off() {
+    use actrec_audit::{PreviousRun, StationEvent, StationRecord};
+    let dir = scratch("previous-run");
+    let path = dir.join("audit.sqlite");
+    let station = |event| {
+        Record::Station(StationRecord {
+            event,
+            software: "test".into(),
+            detail: String::new(),
+        })
+    };
+    let mut audit = Audit::open(&path, Settings::default()).expect("open");
+    assert_eq!(audit.previous_run().expect("read"), PreviousRun::None);
+    audit
+        .record_at(Timestamp(1_000), &station(StationEvent::Started))
+        .expect("row");
+    audit
+        .record_at(Timestamp(2_000), &station(StationEvent::Stopped))
+        .expect("row");
+    assert_eq!(audit.previous_run().expect("read"), PreviousRun::Stopped);
+    audit
+        .record_at(Timestamp(3_000), &station(StationEvent::Started))
+        .expect("row");
+    audit
+        .record_at(Timestamp(4_000), &fault("the last sign of life"))
+        .expect("row");
+    assert_eq!(
+        audit.previous_run().expect("read"),
+        PreviousRun::CutOff {
+            last_row: Timestamp(4_000)
+        }
+    );
+}

@@ -17,9 +17,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use actrec_testkit::{Reaped, Xvfb};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -34,30 +36,6 @@ fn actrec() -> PathBuf {
         engine.display()
     );
     engine
-}
-
-/// Kills and reaps a child when dropped, so that a failing test leaves no process behind.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn xvfb(display: &str, size: &str) -> Reaped {
-    let child = Command::new("Xvfb")
-        .args([display, "-screen", "0", &format!("{size}x24"), "-nolisten", "tcp"])
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb runs (package xvfb)");
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{}", &display[1..]));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Reaped(child)
 }
 
 /// A panel process whose log lines arrive on a channel.
@@ -92,16 +70,23 @@ impl PanelProcess {
         }
     }
 
-    fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+    /// Waits for a log line containing `text`; on failure, says what the
+    /// panel logged and how it ended.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut seen = Vec::new();
         loop {
             match self
                 .log
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             {
                 Ok(line) if line.contains(text) => return,
-                Ok(_) => {}
-                Err(_) => panic!("the panel never logged `{text}`"),
+                Ok(line) => seen.push(line),
+                Err(cause) => panic!(
+                    "the panel never logged `{text}` ({cause}; exit: {:?}); it logged:\n{}",
+                    self.child.0.try_wait(),
+                    seen.join("\n")
+                ),
             }
         }
     }
@@ -251,7 +236,6 @@ fn the_panel_killed_20_times_reconnects_and_the_engine_never_misses_a_window() {
         }
     });
     let socket = dir.join("engine.sock");
-    let base = 500 + std::process::id() % 300;
 
     // Screenshots while the first part is assembled.
     let shots = std::env::var_os("ACTREC_SCREENSHOTS")
@@ -259,10 +243,10 @@ fn the_panel_killed_20_times_reconnects_and_the_engine_never_misses_a_window() {
         .unwrap_or_else(|| root().join("target/screenshots"));
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     std::thread::sleep(Duration::from_secs(4));
-    for (i, size) in ["1024x600", "1280x800", "1920x1080"].iter().enumerate() {
-        let display = format!(":{}", base + 1 + i as u32);
-        let _x = xvfb(&display, size);
-        let panel = PanelProcess::start(&display, &socket, size);
+    for size in ["1024x600", "1280x800", "1920x1080"] {
+        let x = Xvfb::start(size);
+        let display = x.display.clone();
+        let mut panel = PanelProcess::start(&display, &socket, size);
         panel.wait_for("connected to the engine");
         panel.wait_for("video ring open");
         // A few status snapshots and video frames.
@@ -280,15 +264,15 @@ fn the_panel_killed_20_times_reconnects_and_the_engine_never_misses_a_window() {
     }
 
     // 20 kills of a running panel; each new one must reconnect.
-    let display = format!(":{base}");
-    let _x = xvfb(&display, "1280x800");
+    let x = Xvfb::start("1280x800");
+    let display = x.display.clone();
     for round in 0..20 {
-        let panel = PanelProcess::start(&display, &socket, "1280x800");
+        let mut panel = PanelProcess::start(&display, &socket, "1280x800");
         panel.wait_for("connected to the engine");
         std::thread::sleep(Duration::from_millis(200 + 50 * (round % 5)));
         panel.kill_9();
     }
-    let last = PanelProcess::start(&display, &socket, "1280x800");
+    let mut last = PanelProcess::start(&display, &socket, "1280x800");
     last.wait_for("connected to the engine");
 
     let mut kinds = Vec::new();

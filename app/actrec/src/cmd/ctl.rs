@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actrec_core::diag::Problems;
-use actrec_ipc::{Client, ToClient, ToEngine};
+use actrec_ipc::{Client, Export, ExportState, ToClient, ToEngine};
 
 use crate::files::{Failure, file_problem};
 
@@ -37,6 +37,11 @@ enum Command {
     Export {
         #[arg(long)]
         to: Option<PathBuf>,
+        /// Wait until the export is written and synced (exit 0, the folder
+        /// on stdout) or has failed (exit 1), as the USB unit does before it
+        /// unmounts the stick.
+        #[arg(long)]
+        wait: bool,
     },
     /// Check parts against another configured sequence, from the next part.
     SelectSequence { name: String },
@@ -48,7 +53,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let command = match &args.command {
         Command::SwitchSource { source } => ToEngine::SwitchSource { source: source.clone() },
         Command::Acknowledge { pin } => ToEngine::Acknowledge { pin: pin.clone() },
-        Command::Export { to } => ToEngine::Export { to: to.clone() },
+        Command::Export { to, .. } => ToEngine::Export { to: to.clone() },
         Command::SelectSequence { name } => ToEngine::SelectSequence { name: name.clone() },
         Command::Status => ToEngine::Sync,
     };
@@ -59,15 +64,46 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     client
         .send(&command)
         .map_err(|err| problem(format!("cannot send: {err}")))?;
+    // The export the engine reported before this one was asked for, if any:
+    // `--wait` must not take it for the new one.
+    let mut earlier = None;
     loop {
         match client.recv().map_err(|err| problem(format!("no answer: {err}")))? {
-            ToClient::Status { status } if matches!(command, ToEngine::Sync) => {
+            ToClient::Status { status } if !matches!(command, ToEngine::Sync) => earlier = status.export,
+            ToClient::Status { status } => {
                 let text = serde_json::to_string(&status).map_err(|err| Failure::Output(err.into()))?;
                 println!("{text}");
+            }
+            ToClient::Reply { ok: true, .. } if matches!(args.command, Command::Export { wait: true, .. }) => {
+                return wait_for_export(&mut client, earlier).map_err(problem);
             }
             ToClient::Reply { ok: true, .. } => return Ok(()),
             ToClient::Reply { error, .. } => return Err(problem(error.unwrap_or_else(|| "refused".into()))),
             _ => {}
+        }
+    }
+}
+
+/// Follows the engine's status snapshots (on every change and once a
+/// second) until the export just started has finished. The engine marks it
+/// running before it replies, so a finished state seen after the reply is
+/// this export's; `earlier` guards against an engine that did not.
+fn wait_for_export(client: &mut Client, earlier: Option<Export>) -> Result<(), String> {
+    loop {
+        let ToClient::Status { status } = client.recv().map_err(|err| format!("no answer: {err}"))? else {
+            continue;
+        };
+        if status.export.is_none() || status.export == earlier {
+            continue;
+        }
+        match status.export.map(|export| export.state) {
+            Some(ExportState::Done { folder, rows }) => {
+                println!("{}", folder.display());
+                tracing::info!(folder = %folder.display(), rows, "export done: safe to remove");
+                return Ok(());
+            }
+            Some(ExportState::Failed { error }) => return Err(format!("export failed: {error}")),
+            Some(ExportState::Running { .. }) | None => {}
         }
     }
 }

@@ -215,33 +215,6 @@ pub fn count_frames(path: &Path) -> usize {
         .count()
 }
 
-/// An X server of our own, for the preview window.
-pub struct Xvfb(pub Child, pub String);
-
-impl Xvfb {
-    pub fn start() -> Self {
-        let display = format!(":{}", 100 + std::process::id() % 400);
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "640x480x24", "-nolisten", "tcp"])
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb runs (package xvfb)");
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{}", &display[1..]));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self(child, display)
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The seed's good assembly, one window every 0.1 s of video.
 /// `dir/windows.jsonl`: one confident window per step, `spacing` seconds
 /// apart from `first` on, as `actrec run --windows` replays them.

@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use actrec_audit::record::{
-    Artifact, FaultRecord, FaultState, JudgedWith, OperatorAction, OperatorRecord, PartRecord, Record, SourceChange,
-    SourceRecord, StationEvent, StationRecord, StepRecord, WarningRecord,
+    Artifact, Fault, FaultRecord, FaultState, JudgedWith, OperatorAction, OperatorRecord, PartRecord, Record,
+    SourceChange, SourceRecord, StationEvent, StationRecord, StepRecord, WarningRecord,
 };
-use actrec_audit::{Audit, RowId, Settings, Timestamp, sha256_file};
+use actrec_audit::{Audit, PreviousRun, RowId, Settings, Timestamp, sha256_file};
 use actrec_core::event::Event;
 use actrec_core::light::FaultKind;
 use actrec_core::sequence::Definition;
@@ -160,6 +160,29 @@ impl AuditLog {
     pub fn operator(&mut self, action: OperatorAction) -> Result<RowId, actrec_audit::Error> {
         self.audit
             .commit(&Record::Operator(OperatorRecord { operator: None, action }))
+    }
+
+    /// At start: if the previous run was cut off, the outage goes into the
+    /// log as an `engine_outage` fault, raised and cleared now (the station
+    /// was down, and is back). Returns how long it was down at most.
+    pub fn outage(&mut self) -> Result<Option<f64>, actrec_audit::Error> {
+        let PreviousRun::CutOff { last_row } = self.audit.previous_run()? else {
+            return Ok(None);
+        };
+        let now = Timestamp::now();
+        let seconds = (now.0 - last_row.0).max(0) as f64 / 1000.0;
+        let detail = format!(
+            "the previous run ended without stopping (crash, kill or power cut); its last row was at {}, {seconds:.1} s before this start",
+            last_row.rfc3339()
+        );
+        for state in [FaultState::Raised, FaultState::Cleared] {
+            self.audit.commit(&Record::Fault(FaultRecord {
+                fault: Fault::EngineOutage,
+                state,
+                detail: detail.clone(),
+            }))?;
+        }
+        Ok(Some(seconds))
     }
 
     pub fn station(&mut self, event: StationEvent, detail: &str) -> Result<RowId, actrec_audit::Error> {

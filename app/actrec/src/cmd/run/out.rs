@@ -139,6 +139,17 @@ impl EventOut {
         );
     }
 
+    /// The previous run was cut off; the outage, at most `seconds` long, is in the audit log.
+    pub fn outage(&self, seconds: f64) {
+        self.emit(
+            serde_json::json!({"kind": "outage", "seconds": seconds}),
+            Some(format!(
+                "{:10}  the engine was down (up to {seconds:.1} s): recorded as a fault",
+                ""
+            )),
+        );
+    }
+
     /// A part's verdict is in the audit log, durably, at `row`.
     pub fn committed(&self, part: u32, row: i64) {
         self.emit(serde_json::json!({"kind": "committed", "part": part, "row": row}), None);

@@ -156,6 +156,17 @@ impl Station {
             annotation,
             part: None,
         };
+        match station.audit.outage() {
+            Ok(Some(seconds)) => {
+                tracing::warn!(
+                    seconds,
+                    "the engine's previous run was cut off: the outage is in the audit log"
+                );
+                station.out.outage(seconds);
+            }
+            Ok(None) => {}
+            Err(err) => station.audited(Err(err), "outage of the previous run"),
+        }
         let started = station.audit.station(StationEvent::Started, "engine started");
         station.audited(started.map(drop), "station start");
         // Not inspecting until the source delivers.
