@@ -14,7 +14,8 @@ APT_PACKAGES := build-essential pkg-config \
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
   xvfb xauth fonts-dejavu-core sqlite3 libfontconfig-dev \
-  libinput-dev libxkbcommon-dev libudev-dev
+  libinput-dev libxkbcommon-dev libudev-dev \
+  lintian python3-venv mmdebstrap qemu-system-x86 qemu-utils mtools dosfstools e2fsprogs
 MIN_RUST := 1.95
 
 # ONNX Runtime for the `onnxruntime` inference backend: the shared library
@@ -26,7 +27,7 @@ ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
 export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-.PHONY: demo test bench deps toolchain onnxruntime check fmt screenshots
+.PHONY: demo test bench deps toolchain onnxruntime check fmt screenshots deb station-image station station-test
 
 deps: toolchain onnxruntime
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -102,6 +103,31 @@ test: deps
 	$(CARGO) check $(PROFILE) -q -p actrec-synth --no-default-features --bin actrec-synth
 	$(CARGO) check $(PROFILE) -q -p actrec-panel --no-default-features --features kms
 	$(CARGO) test $(PROFILE) --workspace
+	tools/check-units
+	tools/lint-yocto
+	$(MAKE) --no-print-directory deb
+	tools/check-units $(DEB)
+
+# The .deb for stock JetPack or Debian (built on the release it is for), its
+# units checked as installed, and lintian's findings (kept in target/deb/lintian.txt).
+DEB_VERSION = $(shell awk -F'"' '/^\[/ { s = ($$0 == "[workspace.package]") } s && /^version/ { print $$2; exit }' Cargo.toml)
+DEB = target/deb/actrec_$(DEB_VERSION)-1_$(shell dpkg --print-architecture).deb
+BIN_DIR = $${CARGO_TARGET_DIR:-target}/release
+deb: deps
+	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
+	tools/build-deb --bin-dir $(BIN_DIR)
+	lintian --fail-on error --pedantic -I $(DEB) | tee target/deb/lintian.txt
+
+# The virtual station: Debian 12 with the .deb in QEMU (TCG), a virtio-gpu
+# screen, a USB stick and an RTP camera fed from the host (docs/STATION.md).
+STATION := target/station
+station-image: deb
+	tools/station/build-image $(DEB) $(STATION)
+	@[ -f $(STATION)/clip/clip.mp4 ] || $(ACTREC) synth --seed 3 --parts 3 --width 320 --height 180 --out $(STATION)/clip
+station: station-image
+	tools/station/station.py run $(STATION)
+station-test: station-image
+	tools/station/station.py test $(STATION) --actrec $(BIN_DIR)/actrec
 
 # The panel's screenshots in docs/, taken by its system test under Xvfb during a real run.
 screenshots: deps

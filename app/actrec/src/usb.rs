@@ -7,24 +7,33 @@ use std::path::{Path, PathBuf};
 use actrec_audit::{ExportError, Exported, Progress, Timestamp};
 use actrec_core::config::StationConfig;
 
-/// Mount points strictly below one of `roots`, read from `/proc/self/mounts`
-/// (the image's mount units put sticks at `/run/media/actrec/<label>`).
+/// Mount points strictly below one of `roots`, read from
+/// `/proc/self/mountinfo` (the image's export unit puts sticks at
+/// `/run/media/actrec/<device>`).
 pub fn removable_mounts(roots: &[PathBuf]) -> Vec<PathBuf> {
-    match std::fs::read_to_string("/proc/self/mounts") {
+    match std::fs::read_to_string("/proc/self/mountinfo") {
         Ok(mounts) => mounts_below(&mounts, roots),
         Err(err) => {
-            tracing::warn!(%err, "cannot read /proc/self/mounts: no USB sticks are seen");
+            tracing::warn!(%err, "cannot read /proc/self/mountinfo: no USB sticks are seen");
             Vec::new()
         }
     }
 }
 
-/// The mount points in a mounts table (fstab format) strictly below one of `roots`.
-pub fn mounts_below(mounts: &str, roots: &[PathBuf]) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = mounts
+/// The mount points in a mountinfo table strictly below one of `roots`,
+/// of whole filesystems only: a bind mount of a folder (systemd's
+/// `ReadWritePaths=/run/media/actrec` in the engine's sandbox, say) is not
+/// a stick.
+pub fn mounts_below(mountinfo: &str, roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = mountinfo
         .lines()
-        .filter_map(|line| line.split_whitespace().nth(1))
-        .map(|field| PathBuf::from(unescape_mount_path(field)))
+        .filter_map(|line| {
+            // id parent major:minor root mount-point ...
+            let mut fields = line.split_whitespace().skip(3);
+            let root = fields.next()?;
+            let point = fields.next()?;
+            (root == "/").then(|| PathBuf::from(unescape_mount_path(point)))
+        })
         .filter(|point| roots.iter().any(|root| point.starts_with(root) && point != root))
         .collect();
     found.sort();
@@ -79,14 +88,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sticks_are_the_mounts_below_a_root() {
+    fn sticks_are_the_whole_filesystems_mounted_below_a_root() {
         let mounts = "\
-/dev/mmcblk0p1 / ext4 rw,relatime 0 0
-tmpfs /run tmpfs rw,nosuid,nodev 0 0
-/dev/sda1 /run/media/actrec/KINGSTON vfat rw,nosuid,nodev,noexec 0 0
-/dev/sdb /media/LINE\\0403 exfat rw,nosuid,nodev,noexec 0 0
-/dev/sdc1 /mnt/other vfat rw 0 0
-tmpfs /media tmpfs rw 0 0
+22 1 179:1 / / rw,relatime shared:1 - ext4 /dev/mmcblk0p1 rw
+24 22 0:22 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw
+90 24 0:22 /media/actrec /run/media/actrec rw,nosuid,nodev - tmpfs tmpfs rw
+91 90 8:1 / /run/media/actrec/KINGSTON rw,nosuid,nodev,noexec - vfat /dev/sda1 rw
+92 22 8:16 / /media/LINE\\0403 rw,nosuid,nodev,noexec - exfat /dev/sdb rw
+93 22 8:33 / /mnt/other rw - vfat /dev/sdc1 rw
+94 22 0:40 / /media rw - tmpfs tmpfs rw
 ";
         let roots = [PathBuf::from("/run/media"), PathBuf::from("/media")];
         assert_eq!(

@@ -3,7 +3,7 @@
 //! messages rather than make the engine wait.
 
 use std::collections::VecDeque;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -112,7 +112,12 @@ impl Server {
         let listener = UnixListener::bind(path).map_err(located)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(settings.mode)).map_err(located)?;
         if let Some(gid) = settings.group.as_deref().and_then(group_id) {
-            std::os::unix::fs::chown(path, None, Some(gid)).map_err(located)?;
+            // Under systemd the socket is born in the group already (the
+            // runtime directory's), and the unit's seccomp filter forbids chown.
+            let current = std::fs::metadata(path).map_err(located)?.gid();
+            if current != gid {
+                std::os::unix::fs::chown(path, None, Some(gid)).map_err(located)?;
+            }
         }
         let clients: Clients = Arc::default();
         let stopping = Arc::new(AtomicBool::new(false));

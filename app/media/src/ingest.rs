@@ -5,8 +5,10 @@
 //! - *starting*: the pipeline is playing but no frame has come yet. A live
 //!   source that stays here past the start-up timeout is reported lost and
 //!   rebuilt with backoff.
-//! - *flowing*: frames arrive. If the source had been reported lost, it is now
-//!   reported restored, and the backoff is reset.
+//! - *flowing*: frames arrive. If the source had been reported lost, or this
+//!   is the first frame since the supervisor started or switched, it is now
+//!   reported restored (the station shows no video until then), and the
+//!   backoff is reset.
 //! - *lost*: a live source delivered no frame for `loss_timeout` (reported at
 //!   once); the pipeline gets one backoff period to recover by itself (an RTP
 //!   sender that comes back) before it is rebuilt.
@@ -120,7 +122,8 @@ impl Ingest {
             display: display_tx,
             clock: Arc::new(Mutex::new(StreamClock::default())),
             seq: Arc::new(AtomicU64::new(0)),
-            lost: false,
+            // No video until the first frame: its arrival is reported as restored.
+            lost: true,
             failures: 0,
         };
         let thread = std::thread::Builder::new()
@@ -252,7 +255,7 @@ impl Supervisor {
                     });
                     tracing::info!(source = %to, from = %current, "source switched");
                     current = to;
-                    self.lost = false;
+                    self.lost = true;
                     self.failures = 0;
                     continue;
                 }
@@ -282,7 +285,7 @@ impl Supervisor {
                         to: to.clone(),
                     });
                     current = to;
-                    self.lost = false;
+                    self.lost = true;
                     self.failures = 0;
                 }
                 None => {}

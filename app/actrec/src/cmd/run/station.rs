@@ -231,7 +231,8 @@ impl Station {
     pub fn on_media_event(&mut self, event: &MediaEvent) {
         self.out.media(event);
         let (no_video, record) = match event {
-            MediaEvent::SourceStarted { source, .. } => (Some(false), Some((source, SourceChange::Selected, None, ""))),
+            // Started is not yet video: the fault clears at the first frame (restored).
+            MediaEvent::SourceStarted { source, .. } => (None, Some((source, SourceChange::Selected, None, ""))),
             MediaEvent::SourceLost { source, reason } => {
                 supervise::status(&format!("NO VIDEO: source {source} lost ({reason})"));
                 (Some(true), Some((source, SourceChange::Lost, None, reason.as_str())))
@@ -242,8 +243,13 @@ impl Station {
             }
             MediaEvent::SourceSwitched { from, to } => {
                 self.source = to.clone();
-                supervise::status(&format!("inspecting; source {to}"));
-                (None, Some((to, SourceChange::Selected, Some(from.clone()), "switched")))
+                supervise::status(&format!(
+                    "NO VIDEO: switched to source {to}, waiting for its first frame"
+                ));
+                (
+                    Some(true),
+                    Some((to, SourceChange::Selected, Some(from.clone()), "switched")),
+                )
             }
             MediaEvent::SourceEnded { source } => {
                 supervise::status(&format!("NO VIDEO: source {source} ended"));
@@ -258,6 +264,7 @@ impl Station {
         if let Some(active) = no_video {
             let detail = match event {
                 MediaEvent::SourceLost { reason, .. } => reason.clone(),
+                MediaEvent::SourceSwitched { .. } => "waiting for the first frame".into(),
                 _ => String::new(),
             };
             self.fault(FaultKind::NoVideo, active, &detail);
