@@ -27,7 +27,7 @@ ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
 export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-.PHONY: demo test bench deps toolchain onnxruntime check fmt screenshots deb station-image station station-test
+.PHONY: demo test bench deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station station-test
 
 deps: toolchain onnxruntime
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -105,7 +105,8 @@ test: deps
 	$(CARGO) test $(PROFILE) --workspace
 	tools/check-units
 	tools/lint-yocto
-	$(MAKE) --no-print-directory deb
+	@# The package from the binaries the tests just ran: no second build.
+	$(MAKE) --no-print-directory deb-package
 	tools/check-units $(DEB)
 
 # The .deb for stock JetPack or Debian (built on the release it is for), its
@@ -115,6 +116,8 @@ DEB = target/deb/actrec_$(DEB_VERSION)-1_$(shell dpkg --print-architecture).deb
 BIN_DIR = $${CARGO_TARGET_DIR:-target}/release
 deb: deps
 	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
+	$(MAKE) --no-print-directory deb-package
+deb-package:
 	tools/build-deb --bin-dir $(BIN_DIR)
 	lintian --fail-on error --pedantic -I $(DEB) | tee target/deb/lintian.txt
 

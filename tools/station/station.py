@@ -212,8 +212,10 @@ class Station:
         self.stick = stick
         command = [
             "qemu-system-x86_64", "-machine", "q35", "-accel", self.accel,
-            # Under TCG, no AVX: emulated AVX kernels (tract, libav) are far slower than SSE ones.
-            "-cpu", "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt" if self.accel == "tcg" else "host",
+            # No AVX: under TCG emulated AVX kernels (tract, libav) are far slower
+            # than SSE ones. The same model under KVM: `host` trips over MSRs
+            # when this machine is itself a VM.
+            "-cpu", "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt",
             "-smp", "2", "-m", "2048",
             "-kernel", str(self.work / "vmlinuz"), "-initrd", str(self.work / "initrd.img"),
             "-append", "root=LABEL=station-root rw console=ttyS0 quiet",
