@@ -239,10 +239,18 @@ class Station:
         self.qmp = Qmp(self.run_dir / "qmp.sock")
         self.agent = Agent(self.run_dir / "qga.sock")
 
-    def feed_camera(self, clip):
-        """The clip over RTP/UDP to the guest's camera port, at camera speed, again and again."""
-        pipeline = (f"filesrc location={clip} ! qtdemux ! h264parse config-interval=-1 ! "
-                    f"rtph264pay pt=96 config-interval=1 ! udpsink host=127.0.0.1 port={HOST_CAMERA_PORT} sync=true")
+    def feed_camera(self, clip, slowdown=1):
+        """The clip over RTP/UDP to the guest's camera port, again and again,
+        at camera speed or `slowdown` times slower (every frame kept, at
+        30/slowdown fps): emulated inference cannot keep up with 30 fps."""
+        if slowdown == 1:
+            video = f"filesrc location={clip} ! qtdemux ! h264parse config-interval=-1"
+        else:
+            video = (f"filesrc location={clip} ! qtdemux ! h264parse ! avdec_h264 ! "
+                     f"videorate rate={1 / slowdown} ! video/x-raw,framerate=30/{slowdown} ! "
+                     "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30")
+        pipeline = (f"{video} ! rtph264pay pt=96 config-interval=1 ! "
+                    f"udpsink host=127.0.0.1 port={HOST_CAMERA_PORT} sync=true")
         script = f"while true; do gst-launch-1.0 -q {pipeline} || sleep 1; done"
         self.camera = subprocess.Popen(["bash", "-c", script], stdout=subprocess.DEVNULL,
                                        start_new_session=True)
@@ -303,7 +311,7 @@ def test(args):
         log(f"panel on screen after {results['panel_on_screen_s']} s (indicator: {shown})")
 
         # Parts judged from the camera, in the audit database.
-        station.feed_camera(work / "clip" / "clip.mp4")
+        station.feed_camera(work / "clip" / "clip.mp4", args.camera_slowdown)
         wait_until("a part judged and in the audit log", args.part_timeout,
                    lambda: int(sql(agent, "SELECT count(*) FROM parts")) >= 1, every=5)
         results["parts"] = sql(agent, "SELECT group_concat(part || ':' || verdict, ' ') FROM parts")
@@ -380,7 +388,7 @@ def run(args):
     station = Station(args.work, args.accel, display)
     try:
         station.boot()
-        station.feed_camera(Path(args.work).resolve() / "clip" / "clip.mp4")
+        station.feed_camera(Path(args.work).resolve() / "clip" / "clip.mp4", args.camera_slowdown)
         if display.startswith("vnc"):
             log("no DISPLAY: the screen is on VNC at 127.0.0.1:5900")
         log("camera feeding; Ctrl-C stops the station")
@@ -399,6 +407,9 @@ def main():
     parser.add_argument("--accel", default=os.environ.get("ACTREC_STATION_ACCEL", "tcg"),
                         help="tcg (default: software emulation, no KVM needed) or kvm")
     parser.add_argument("--actrec", default="actrec", help="the host's actrec, for verify-export")
+    parser.add_argument("--camera-slowdown", type=int,
+                        default=int(os.environ.get("ACTREC_STATION_SLOWDOWN", "10")),
+                        help="play the clip N times slower (default 10: TCG infers about a window a second)")
     parser.add_argument("--part-timeout", type=int, default=900,
                         help="seconds to wait for the first judged part")
     args = parser.parse_args()
