@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actrec_core::config::{MediaOverrides, Source};
 use actrec_media::describe::{Fragments, FrameSizes, Profile};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
+use actrec_testkit::Reaped;
 use crossbeam_channel::Receiver;
 
 pub const SIZES: FrameSizes = FrameSizes {
@@ -57,7 +58,7 @@ pub fn make_mp4(path: &Path, frames: u32, width: u32, height: u32) {
 }
 
 /// An RTP/UDP H.264 sender, as an IP camera would be.
-pub struct Sender(Child);
+pub struct Sender(Reaped);
 
 impl Sender {
     pub fn start(port: u16) -> Self {
@@ -70,20 +71,12 @@ impl Sender {
             .stdout(Stdio::null())
             .spawn()
             .expect("gst-launch-1.0 runs");
-        Self(child)
+        Self(Reaped(child))
     }
 
-    /// Kills the sender the hard way, as a camera losing power.
-    pub fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+    /// Kills the sender the hard way (SIGKILL, reaped), as a camera losing power.
+    pub fn kill(self) {
+        drop(self);
     }
 }
 
