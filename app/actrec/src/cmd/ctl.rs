@@ -38,7 +38,7 @@ enum Command {
         #[arg(long)]
         to: Option<PathBuf>,
         /// Wait until the export is written and synced (exit 0, the folder
-        /// on stdout) or has failed (exit 1), as the USB unit does before it
+        /// on stdout) or has failed (exit 2), as the USB unit does before it
         /// unmounts the stick.
         #[arg(long)]
         wait: bool,
@@ -93,7 +93,7 @@ fn wait_for_export(client: &mut Client, earlier: Option<Export>) -> Result<(), S
         let ToClient::Status { status } = client.recv().map_err(|err| format!("no answer: {err}"))? else {
             continue;
         };
-        if status.export.is_none() || status.export == earlier {
+        if status.export == earlier {
             continue;
         }
         match status.export.map(|export| export.state) {
