@@ -15,7 +15,9 @@ APT_PACKAGES := build-essential pkg-config \
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x \
   xvfb xauth fonts-dejavu-core sqlite3 libfontconfig-dev \
   libinput-dev libxkbcommon-dev libudev-dev \
-  lintian python3-venv mmdebstrap qemu-system-x86 qemu-utils mtools dosfstools e2fsprogs
+  lintian python3-venv
+# The virtual station's (make station, make station-test) only.
+STATION_PACKAGES := mmdebstrap qemu-system-x86 qemu-utils mtools dosfstools e2fsprogs
 MIN_RUST := 1.95
 
 # ONNX Runtime for the `onnxruntime` inference backend: the shared library
@@ -27,10 +29,11 @@ ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
 export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-.PHONY: demo test bench deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station station-test
+.PHONY: demo test bench deps station-deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station station-test
 
-deps: toolchain onnxruntime
-	@missing=$$(for p in $(APT_PACKAGES); do \
+# $(call apt_install,PACKAGES): installs those of PACKAGES that are missing.
+define apt_install
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || echo "$$p"; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -38,6 +41,12 @@ deps: toolchain onnxruntime
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps: toolchain onnxruntime
+	$(call apt_install,$(APT_PACKAGES))
+station-deps: deps
+	$(call apt_install,$(STATION_PACKAGES))
 
 onnxruntime: $(ORT_DYLIB_PATH)
 $(ORT_DYLIB_PATH):
@@ -124,9 +133,12 @@ deb-package:
 # The virtual station: Debian 12 with the .deb in QEMU (TCG), a virtio-gpu
 # screen, a USB stick and an RTP camera fed from the host (docs/STATION.md).
 STATION := target/station
-station-image: deb
-	tools/station/build-image $(DEB) $(STATION)
-	@[ -f $(STATION)/clip/clip.mp4 ] || $(ACTREC) synth --seed 3 --parts 3 --width 320 --height 180 --out $(STATION)/clip
+# One part of the short sequence (12 steps, 39 s): the camera's clip, and
+# inside the image the file source the emulated engine judges it from.
+station-image: station-deps deb
+	@[ -f $(STATION)/clip/clip.mp4 ] || $(ACTREC) synth --seed 3 --parts 1 --sequence config/sequences/gear-housing-short.toml \
+	  --width 320 --height 180 --bitrate-kbps 800 --out $(STATION)/clip
+	tools/station/build-image $(DEB) $(STATION)/clip/clip.mp4 $(STATION)
 station: station-image
 	tools/station/station.py run $(STATION)
 station-test: station-image

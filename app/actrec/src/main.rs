@@ -55,6 +55,12 @@ enum Command {
         #[arg(env = "ACTREC_CONFIG", default_value = "/etc/actrec/station.toml")]
         file: PathBuf,
     },
+    /// Write the manual pages, actrec.1 and one per subcommand, into a folder (for packagers).
+    #[command(hide = true)]
+    ManPages {
+        /// The folder, e.g. usr/share/man/man1 of a package tree.
+        out: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,6 +83,10 @@ fn main() -> ExitCode {
         Command::VerifyAudit(args) => cmd::verify_audit::run(&args),
         Command::Export(args) => cmd::export::run(&args),
         Command::VerifyExport(args) => cmd::verify_export::run(&args),
+        Command::ManPages { out } => {
+            use clap::CommandFactory;
+            clap_mangen::generate_to(Cli::command(), out).map_err(files::Failure::Output)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,9 @@
 //!   Data > From Text/CSV instead, which detects the comma.
 //! - `events.jsonl`: every chain row in the range, one JSON object a line,
 //!   with its hashes, so the rows can be re-checked ([`verify_export`]).
+//! - `audit.sqlite`: the whole audit database as it was in the snapshot the
+//!   tables were read from (SQLite's backup API, never a copy of the live
+//!   file), for anyone who wants SQL or `actrec verify-audit` on the full chain.
 //! - `clips/`: the evidence clips of the exported parts.
 //! - `MANIFEST.json`: the SHA-256 and size of every other file, the range,
 //!   and the audit chain's head when the export was read.
@@ -92,6 +95,8 @@ pub struct Manifest {
 }
 
 pub const MANIFEST: &str = "MANIFEST.json";
+/// The database snapshot in an export folder.
+pub const DATABASE: &str = "audit.sqlite";
 const FORMAT: &str = "actrec-export 1";
 const CSV_NOTE: &str = "UTF-8 with byte-order mark, comma-separated, CRLF, RFC 4180 quoting; times UTC";
 
@@ -635,14 +640,16 @@ fn write_export(
     }
     drop(rows);
     drop(stmt);
-    tx.rollback()?;
     progress(Progress::Rows { done, total });
+    let database = snapshot_database(&tx, dir)?;
+    tx.rollback()?;
 
     let mut files = vec![
         events.finish()?,
         parts.out.finish()?,
         steps.out.finish()?,
         faults.out.finish()?,
+        database,
     ];
 
     let clips = clips.list;
@@ -713,6 +720,31 @@ fn write_export(
     })
 }
 
+/// Copies the database into `dir` as the read transaction `tx` sees it: the
+/// backup API in a single step reads every page inside that transaction, so
+/// the copy holds exactly the rows the tables were written from, however the
+/// engine writes meanwhile. The copy leaves WAL mode, so that it opens on a
+/// read-only medium.
+fn snapshot_database(tx: &Transaction<'_>, dir: &Path) -> Result<ManifestFile, Failure> {
+    let path = dir.join(DATABASE);
+    // SQLite's errors here are about the copy (a full or pulled stick), so they name it.
+    let copy_failed = |err: rusqlite::Error| io_error("write the database snapshot", &path)(io::Error::other(err));
+    let mut copy = rusqlite::Connection::open(&path).map_err(copy_failed)?;
+    rusqlite::backup::Backup::new(tx, &mut copy)
+        .and_then(|backup| backup.step(-1))
+        .and_then(|_| copy.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(())))
+        .map_err(copy_failed)?;
+    copy.close().map_err(|(_, err)| copy_failed(err))?;
+    let file = File::open(&path).map_err(io_error("open", &path))?;
+    file.sync_all().map_err(io_error("sync", &path))?;
+    let (bytes, sha256) = hash_file(&path).map_err(io_error("read back", &path))?;
+    Ok(ManifestFile {
+        path: DATABASE.to_owned(),
+        bytes,
+        sha256,
+    })
+}
+
 fn copy_clip(
     clip: &ClipRef,
     dir: &Path,
@@ -752,6 +784,9 @@ pub enum ExportProblem {
     Extra { path: String },
     /// A row of events.jsonl that is not what the audit chain wrote.
     Row { line: usize, detail: String },
+    /// The database snapshot does not verify, or its chain ends elsewhere
+    /// than the manifest's head.
+    Database { detail: String },
 }
 
 impl std::fmt::Display for ExportProblem {
@@ -763,6 +798,7 @@ impl std::fmt::Display for ExportProblem {
             ExportProblem::Missing { path } => write!(f, "{path}: listed in MANIFEST.json but missing"),
             ExportProblem::Extra { path } => write!(f, "{path}: not listed in MANIFEST.json (added later)"),
             ExportProblem::Row { line, detail } => write!(f, "events.jsonl:{line}: {detail}"),
+            ExportProblem::Database { detail } => write!(f, "{DATABASE}: {detail}"),
         }
     }
 }
@@ -890,11 +926,29 @@ pub fn verify_export(dir: &Path) -> Result<ExportCheck, VerifyExportError> {
     {
         problems.push(problem);
     }
+    if listed.contains(DATABASE)
+        && let Some(problem) = check_database(&dir.join(DATABASE), &manifest.audit_chain_head)
+    {
+        problems.push(problem);
+    }
     Ok(ExportCheck {
         manifest,
         files,
         problems,
     })
+}
+
+/// The snapshot's own chain must verify and end at the manifest's head.
+fn check_database(path: &Path, head: &ManifestHead) -> Option<ExportProblem> {
+    let detail = match crate::chain::verify(path) {
+        Ok(found) if found.id == head.id && found.hash == head.hash => return None,
+        Ok(found) => format!(
+            "its audit chain ends at row {} ({}), MANIFEST.json says row {} ({})",
+            found.id, found.hash, head.id, head.hash
+        ),
+        Err(err) => err.to_string(),
+    };
+    Some(ExportProblem::Database { detail })
 }
 
 fn hash_file(path: &Path) -> io::Result<(u64, String)> {

@@ -124,9 +124,15 @@ fn an_export_holds_tables_rows_clips_and_a_manifest() {
             "parts.csv",
             "steps.csv",
             "faults.csv",
+            "audit.sqlite",
             "clips/part-000003.mp4",
             "clips/part-000006.mp4"
         ]
+    );
+    // The whole database, as the snapshot the tables came from, checkable on its own.
+    assert_eq!(
+        verify(&exported.dir.join("audit.sqlite")).expect("the copy verifies"),
+        head
     );
     for clip in ["part-000003.mp4", "part-000006.mp4"] {
         assert_eq!(
@@ -190,7 +196,7 @@ fn an_export_holds_tables_rows_clips_and_a_manifest() {
 
     let check = verify_export(&exported.dir).expect("readable");
     assert!(check.is_ok(), "{:?}", check.problems);
-    assert_eq!(check.files, 6);
+    assert_eq!(check.files, 7);
 
     assert_eq!(
         seen.first(),
@@ -258,7 +264,7 @@ fn a_range_exports_only_its_rows() {
 fn verify_export_catches_one_flipped_byte() {
     let s = station("exp-flip");
     let exported = run_export(&s, |_| {}).expect("export");
-    for file in ["parts.csv", "events.jsonl", "clips/part-000006.mp4"] {
+    for file in ["parts.csv", "events.jsonl", "audit.sqlite", "clips/part-000006.mp4"] {
         let path = exported.dir.join(file);
         let original = std::fs::read(&path).expect("read");
         let mut flipped = original.clone();
@@ -320,6 +326,36 @@ fn rows_edited_with_a_matching_manifest_are_still_caught() {
     assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
     let problem = check.problems[0].to_string();
     assert!(problem.contains("its content does not match its hash"), "{problem}");
+}
+
+#[test]
+fn a_database_snapshot_edited_with_a_matching_manifest_is_still_caught() {
+    let s = station("exp-forged-db");
+    let exported = run_export(&s, |_| {}).expect("export");
+    let copy = exported.dir.join("audit.sqlite");
+    // A forger appends a well-formed row, so the copy's own chain still verifies, and fixes the manifest.
+    let mut audit = Audit::open(&copy, Settings::default()).expect("the copy opens");
+    audit.record(&step(99, "spacer")).expect("row");
+    audit.close().expect("close");
+    let manifest_path = exported.dir.join("MANIFEST.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("manifest")).expect("JSON");
+    for file in manifest["files"].as_array_mut().expect("files") {
+        if file["path"] == "audit.sqlite" {
+            file["sha256"] = sha256_of(&copy).into();
+            file["bytes"] = std::fs::metadata(&copy).expect("copy").len().into();
+        }
+    }
+    std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest).expect("JSON")).expect("write");
+    let check = verify_export(&exported.dir).expect("readable");
+    let problems: Vec<String> = check.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("audit.sqlite: its audit chain ends at row")
+            && problems[0].contains("MANIFEST.json says"),
+        "{}",
+        problems[0]
+    );
 }
 
 #[test]

@@ -23,6 +23,9 @@ struct Args {
     /// Window size in logical pixels, e.g. 1024x600.
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     size: Option<(u32, u32)>,
+    /// Print the manual page (roff) and exit, for packagers.
+    #[arg(long, hide = true)]
+    man_page: bool,
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -41,6 +44,13 @@ fn parse_size(text: &str) -> Result<(u32, u32), String> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.man_page {
+        use clap::CommandFactory;
+        clap_mangen::Man::new(Args::command())
+            .render(&mut std::io::stdout().lock())
+            .context("cannot write the manual page")?;
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
