@@ -29,7 +29,7 @@ ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
 export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-.PHONY: demo test bench deps station-deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station station-test
+.PHONY: demo test bench deps station-deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station-disk station station-test station-smoke
 
 # $(call apt_install,PACKAGES): installs those of PACKAGES that are missing.
 define apt_install
@@ -106,7 +106,7 @@ demo: deps
 	@echo "audit log: $(DEMO)/data/audit.sqlite"
 	$(ACTREC) verify-audit --db $(DEMO)/data/audit.sqlite
 
-test: deps
+test: station-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
 	$(CARGO) check $(PROFILE) -q -p actrec-synth --no-default-features --bin actrec-synth
@@ -117,6 +117,7 @@ test: deps
 	@# The package from the binaries the tests just ran: no second build.
 	$(MAKE) --no-print-directory deb-package
 	tools/check-units $(DEB)
+	$(MAKE) --no-print-directory station-smoke
 
 # The .deb for stock JetPack or Debian (built on the release it is for), its
 # units checked as installed, and lintian's findings (kept in target/deb/lintian.txt).
@@ -133,16 +134,23 @@ deb-package:
 # The virtual station: Debian 12 with the .deb in QEMU (TCG), a virtio-gpu
 # screen, a USB stick and an RTP camera fed from the host (docs/STATION.md).
 STATION := target/station
-# One part of the short sequence (12 steps, 39 s): the camera's clip, and
+# One part of the short sequence (15 steps, 32 s): the camera's clip, and
 # inside the image the file source the emulated engine judges it from.
 station-image: station-deps deb
-	@[ -f $(STATION)/clip/clip.mp4 ] || $(ACTREC) synth --seed 3 --parts 1 --sequence config/sequences/gear-housing-short.toml \
-	  --width 320 --height 180 --bitrate-kbps 800 --out $(STATION)/clip
+	$(MAKE) --no-print-directory station-disk
+station-disk:
+	@[ -f $(STATION)/clip/clip.mp4 ] || $(BIN_DIR)/actrec synth --seed 4 --parts 1 \
+	  --sequence config/sequences/gear-housing-short.toml --width 320 --height 180 --bitrate-kbps 800 --out $(STATION)/clip
 	tools/station/build-image $(DEB) $(STATION)/clip/clip.mp4 $(STATION)
 station: station-image
 	tools/station/station.py run $(STATION)
 station-test: station-image
 	tools/station/station.py test $(STATION) --actrec $(BIN_DIR)/actrec
+# make test's version: the .deb it just packaged, every check but judging a
+# part (about 16 minutes of emulated inference; station-test does it).
+station-smoke: station-deps
+	$(MAKE) --no-print-directory station-disk
+	tools/station/station.py test $(STATION) --smoke --actrec $(BIN_DIR)/actrec
 
 # The panel's screenshots in docs/, taken by its system test under Xvfb during a real run.
 screenshots: deps

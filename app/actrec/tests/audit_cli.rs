@@ -208,7 +208,7 @@ fn export_then_verify_export_catches_one_flipped_byte() {
         "{name}"
     );
     assert!(
-        text(&out.stdout).contains("25 rows (6 parts), 6 files"),
+        text(&out.stdout).contains("25 rows (6 parts), 7 files"),
         "{}",
         text(&out.stdout)
     );
@@ -219,7 +219,7 @@ fn export_then_verify_export_catches_one_flipped_byte() {
     let dir = export.display().to_string();
     let ok = actrec(&["verify-export", &dir]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
-    assert!(text(&ok.stdout).contains(": ok: 6 files match MANIFEST.json; station line-3, 25 rows"));
+    assert!(text(&ok.stdout).contains(": ok: 7 files match MANIFEST.json; station line-3, 25 rows"));
 
     let steps = export.join("steps.csv");
     let mut bytes = std::fs::read(&steps).expect("steps");

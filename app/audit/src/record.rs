@@ -177,6 +177,7 @@ pub struct WarningRecord {
 pub enum Fault {
     NoVideo,
     InferenceStalled,
+    ModelBehind,
     ConfigError,
     AuditWriteFailure,
     /// Tower light, relay or heartbeat line.
@@ -193,6 +194,7 @@ impl From<actrec_core::light::FaultKind> for Fault {
         match kind {
             FaultKind::NoVideo => Fault::NoVideo,
             FaultKind::InferenceStalled => Fault::InferenceStalled,
+            FaultKind::ModelBehind => Fault::ModelBehind,
             FaultKind::ConfigError => Fault::ConfigError,
             FaultKind::AuditWriteFailure => Fault::AuditWriteFailure,
         }

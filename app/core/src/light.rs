@@ -64,6 +64,9 @@ pub enum FaultKind {
     NoVideo,
     /// Inference produced no window for too long.
     InferenceStalled,
+    /// Windows left out because frames were missing from them: the model
+    /// branch falls behind a live source, which drops frames.
+    ModelBehind,
     /// The config, model or sequence could not be loaded.
     ConfigError,
     /// A verdict could not be written to the audit log.
@@ -71,9 +74,10 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 4] = [
+    pub const ALL: [FaultKind; 5] = [
         FaultKind::NoVideo,
         FaultKind::InferenceStalled,
+        FaultKind::ModelBehind,
         FaultKind::ConfigError,
         FaultKind::AuditWriteFailure,
     ];
@@ -83,6 +87,7 @@ impl FaultKind {
         match self {
             FaultKind::NoVideo => "no_video",
             FaultKind::InferenceStalled => "inference_stalled",
+            FaultKind::ModelBehind => "model_behind",
             FaultKind::ConfigError => "config_error",
             FaultKind::AuditWriteFailure => "audit_write_failure",
         }

@@ -68,6 +68,17 @@ pub fn linspace_indices(len: usize, count: usize) -> Vec<usize> {
         .collect()
 }
 
+/// The longest stretch of the window `[start, end)` without a frame.
+fn largest_gap(start: f64, end: f64, members: &[&ModelFrame]) -> f64 {
+    let mut gap: f64 = 0.0;
+    let mut last = start;
+    for frame in members {
+        gap = gap.max(frame.t - last);
+        last = frame.t;
+    }
+    gap.max(end - last)
+}
+
 /// Cuts frames into windows and turns each into network input.
 pub struct Windower {
     size: usize,
@@ -79,6 +90,9 @@ pub struct Windower {
     affine: [(f32, f32); 3],
     frames: VecDeque<ModelFrame>,
     next_start: Option<f64>,
+    /// The longest hole a window may have between frames (or at its ends).
+    max_gap: f64,
+    skipped: u64,
 }
 
 impl Windower {
@@ -96,7 +110,18 @@ impl Windower {
             affine,
             frames: VecDeque::new(),
             next_start: None,
+            // Twice the slow pathway's sampling interval (250 ms for 1 s and 8
+            // frames): a camera of 4 fps or more passes, while a window with
+            // frames dropped by an overloaded station, whose pathways would
+            // repeat one frame over a hole, is left out rather than guessed at.
+            max_gap: 2.0 * spec.window_seconds / f64::from(spec.slow_frames.max(1)),
+            skipped: 0,
         }
+    }
+
+    /// Windows left out so far because frames were missing from them.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// Adds a frame; returns the windows it completes (usually none or one).
@@ -123,7 +148,11 @@ impl Windower {
                 .filter(|f| f.t >= start - 1e-9 && f.t < start + self.window - 1e-9)
                 .collect();
             if !members.is_empty() {
-                clips.push(self.pack(start, &members));
+                if largest_gap(start, start + self.window, &members) <= self.max_gap + 1e-9 {
+                    clips.push(self.pack(start, &members));
+                } else {
+                    self.skipped += 1;
+                }
             }
             start += self.stride;
             while self.frames.front().is_some_and(|f| f.t < start - 1e-9) {
@@ -245,6 +274,37 @@ mod tests {
         // Windows start every 4 frames; those ending by frame 59 are complete.
         assert_eq!(clips.len(), 8);
         assert!(clips.windows(2).all(|w| ((w[1].t - w[0].t) - 4.0 / 30.0).abs() < 1e-9));
+    }
+
+    #[test]
+    fn windows_with_frames_missing_are_left_out_and_counted() {
+        let mut windower = Windower::new(&spec(1.0, None));
+        // Frames 40 to 54 dropped (half a second): the second window has a hole.
+        let clips: Vec<Clip> = (0..91)
+            .filter(|n| !(40..55).contains(n))
+            .flat_map(|n| windower.push(frame(n)).expect("frame"))
+            .collect();
+        let starts: Vec<f64> = clips.iter().map(|c| c.t).collect();
+        assert_eq!(starts, [0.0, 2.0]);
+        assert_eq!(windower.skipped(), 1);
+    }
+
+    #[test]
+    fn a_slow_camera_still_fills_windows() {
+        // 5 fps: 200 ms between frames is within the 250 ms allowed.
+        let mut windower = Windower::new(&spec(1.0, None));
+        let clips: Vec<Clip> = (0..16)
+            .flat_map(|n| {
+                windower
+                    .push(ModelFrame {
+                        t: n as f64 / 5.0,
+                        ..frame(n)
+                    })
+                    .expect("frame")
+            })
+            .collect();
+        assert_eq!(clips.len(), 3);
+        assert_eq!(windower.skipped(), 0);
     }
 
     #[test]

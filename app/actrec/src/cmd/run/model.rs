@@ -61,6 +61,14 @@ impl Predictions {
         }
     }
 
+    /// Windows the windower left out (frames missing).
+    fn skipped(&self) -> u64 {
+        match self {
+            Predictions::Live { windower, .. } => windower.skipped(),
+            _ => 0,
+        }
+    }
+
     /// Frames from a new source never share a window with the old one's.
     fn source_changed(&mut self) {
         if let Predictions::Live { windower, .. } = self {
@@ -79,6 +87,8 @@ pub struct ModelBranch {
     pub frames: Arc<AtomicU64>,
     /// Since when the branch has been working on its current frame.
     busy_since: Arc<Mutex<Option<Instant>>>,
+    /// Windows left out because frames were missing from them.
+    windows_skipped: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -93,6 +103,8 @@ impl ModelBranch {
         let count = Arc::clone(&counter);
         let busy_since = Arc::new(Mutex::new(None));
         let busy = Arc::clone(&busy_since);
+        let windows_skipped = Arc::new(AtomicU64::new(0));
+        let skipped = Arc::clone(&windows_skipped);
         let thread = std::thread::Builder::new().name("model".into()).spawn(move || {
             let mut source: Option<Arc<str>> = None;
             let mut watchdog = Watchdog::from_env();
@@ -111,6 +123,7 @@ impl ModelBranch {
                 *lock(&busy) = Some(Instant::now());
                 let result = predictions.windows_for(&frame);
                 *lock(&busy) = None;
+                skipped.store(predictions.skipped(), Ordering::Relaxed);
                 match result {
                     Ok(windows) => {
                         for window in windows {
@@ -130,6 +143,7 @@ impl ModelBranch {
             predictions: rx,
             frames: counter,
             busy_since,
+            windows_skipped,
             thread: Some(thread),
         })
     }
@@ -138,6 +152,11 @@ impl ModelBranch {
     /// one: a frame takes milliseconds, so seconds mean inference stalled.
     pub fn busy_for(&self) -> Option<Duration> {
         lock(&self.busy_since).map(|since| since.elapsed())
+    }
+
+    /// Windows left out so far because frames were missing from them.
+    pub fn windows_skipped(&self) -> u64 {
+        self.windows_skipped.load(Ordering::Relaxed)
     }
 
     /// The predictions of the last frames, once the branch ends; stop the ingest first.

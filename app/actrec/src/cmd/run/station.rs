@@ -35,6 +35,9 @@ use super::supervise;
 /// a window takes milliseconds.
 pub const INFERENCE_STALL: Duration = Duration::from_secs(5);
 
+/// `model_behind` clears once no window has been left out for this long.
+const BEHIND_CLEARS_AFTER: Duration = Duration::from_secs(5);
+
 /// How often the mount roots are looked at for USB sticks.
 const STICK_POLL: Duration = Duration::from_secs(1);
 
@@ -85,6 +88,8 @@ pub struct Station {
     /// Removable media mounted under the mount roots.
     sticks: Vec<PathBuf>,
     last_stick_poll: Option<Instant>,
+    /// Windows the model branch has left out, and when that last grew.
+    windows_skipped: (u64, Instant),
     export_updates: Sender<ExportUpdate>,
     /// The last export (running while its state says so), as the panel shows it.
     export: Option<actrec_ipc::Export>,
@@ -133,6 +138,7 @@ impl Station {
             min_confidence: config.decoder.min_confidence,
             sticks: Vec::new(),
             last_stick_poll: None,
+            windows_skipped: (0, Instant::now()),
             export_updates,
             export: None,
             sequence: sequences.first().map(|(_, d)| d.name.clone()).unwrap_or_default(),
@@ -275,6 +281,7 @@ impl Station {
     /// Periodic work on the main loop's ticks: the inference watch, pruning.
     pub fn tick(&mut self, model: &ModelBranch) {
         self.watch_inference(model);
+        self.watch_windows(model);
         if self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
             self.audit.prune();
@@ -392,6 +399,27 @@ impl Station {
         }
     }
 
+    /// Windows left out (frames dropped by a live source because the model
+    /// branch falls behind) mean steps may go unseen: a fault, not a guess.
+    fn watch_windows(&mut self, model: &ModelBranch) {
+        let skipped = model.windows_skipped();
+        let behind = self.line.has_fault(FaultKind::ModelBehind);
+        if skipped > self.windows_skipped.0 {
+            let new = skipped - self.windows_skipped.0;
+            self.windows_skipped = (skipped, Instant::now());
+            tracing::warn!(source = %self.source, skipped = new, total = skipped, "windows left out: frames missing");
+            if !behind {
+                let detail = format!(
+                    "{new} window(s) left out, frames missing: the model falls behind source {}",
+                    self.source
+                );
+                self.fault(FaultKind::ModelBehind, true, &detail);
+            }
+        } else if behind && self.windows_skipped.1.elapsed() >= BEHIND_CLEARS_AFTER {
+            self.fault(FaultKind::ModelBehind, false, "");
+        }
+    }
+
     fn fault(&mut self, kind: FaultKind, active: bool, detail: &str) {
         if let Some(change) = self.line.fault(kind, active) {
             if active {
@@ -476,6 +504,8 @@ impl Station {
             annotation.verdict = Some(("NO VIDEO".to_owned(), Standing::Fault));
         } else if self.line.has_fault(FaultKind::InferenceStalled) {
             annotation.verdict = Some(("FAULT: inference stalled".to_owned(), Standing::Fault));
+        } else if self.line.has_fault(FaultKind::ModelBehind) {
+            annotation.verdict = Some(("FAULT: model behind the camera".to_owned(), Standing::Fault));
         }
         annotation
     }
