@@ -141,7 +141,8 @@ station-image: station-deps deb
 station-disk:
 	@[ -f $(STATION)/clip/clip.mp4 ] || $(BIN_DIR)/actrec synth --seed 4 --parts 1 \
 	  --sequence config/sequences/gear-housing-short.toml --width 320 --height 180 --bitrate-kbps 800 --out $(STATION)/clip
-	tools/station/build-image $(DEB) $(STATION)/clip/clip.mp4 $(STATION)
+	@sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo tools/station/build-image $(DEB) $(STATION)/clip/clip.mp4 $(STATION)
 station: station-image
 	tools/station/station.py run $(STATION)
 station-test: station-image

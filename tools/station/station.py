@@ -28,7 +28,14 @@ import time
 from pathlib import Path
 
 CAMERA_PORT = 5000  # [sources.line_camera.rtp] port in config/station.toml
-HOST_CAMERA_PORT = 15000
+
+
+def free_udp_port():
+    """A host port for the camera's forward, so that two stations (a test
+    and make test's smoke run) can run side by side."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 # The panel's status indicator (app/panel/ui/theme.slint), as in the panel's system test.
 INDICATOR_COLOURS = {
     "inspecting": (0x1F, 0x5F, 0xBF),
@@ -200,6 +207,7 @@ class Station:
         self.display = display
         self.qemu = None
         self.camera = None
+        self.camera_port = free_udp_port()
 
     def boot(self):
         overlay = self.run_dir / "disk.qcow2"
@@ -222,7 +230,7 @@ class Station:
             "-drive", f"file={overlay},if=virtio,format=qcow2",
             "-vga", "none", "-device", "virtio-gpu-pci,xres=1280,yres=800",
             "-device", "virtio-keyboard-pci", "-device", "virtio-tablet-pci",
-            "-netdev", f"user,id=net0,hostfwd=udp:127.0.0.1:{HOST_CAMERA_PORT}-:{CAMERA_PORT}",
+            "-netdev", f"user,id=net0,hostfwd=udp:127.0.0.1:{self.camera_port}-:{CAMERA_PORT}",
             "-device", "virtio-net-pci,netdev=net0",
             "-device", "qemu-xhci,id=xhci",
             "-drive", f"if=none,id=stick,format=raw,file={stick}",
@@ -243,7 +251,7 @@ class Station:
         """The clip over RTP/UDP to the guest's camera port at camera speed
         (30 fps), again and again."""
         pipeline = (f"filesrc location={clip} ! qtdemux ! h264parse config-interval=-1 ! "
-                    f"rtph264pay pt=96 config-interval=1 ! udpsink host=127.0.0.1 port={HOST_CAMERA_PORT} sync=true")
+                    f"rtph264pay pt=96 config-interval=1 ! udpsink host=127.0.0.1 port={self.camera_port} sync=true")
         script = f"while true; do gst-launch-1.0 -q {pipeline} || sleep 1; done"
         self.camera = subprocess.Popen(["bash", "-c", script], stdout=subprocess.DEVNULL,
                                        start_new_session=True)
