@@ -158,7 +158,26 @@ screenshots: deps
 	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
 	ACTREC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test $(PROFILE) -q -p actrec-panel --test system
 
-bench: deps
+# The station against the original pipeline (docs/PERFORMANCE.md): one
+# 60 s 1080p30 clip, the Python baseline (tools/baseline) on it with and
+# without its annotated output, then `actrec bench`, which compares; then
+# the micro-benchmarks of the core, the media pipelines and inference.
+BENCH := target/bench
+BASELINE_VENV := $(HOME)/.cache/actrec/baseline-venv
+bench: deps $(BASELINE_VENV)/.installed
+	$(CARGO) build $(PROFILE) -q -p actrec
+	@[ -f $(BENCH)/clip/clip.mp4 ] || $(BIN_DIR)/actrec synth --seed 1 --parts 2 --stride 30 --out $(BENCH)/clip
+	$(BASELINE_VENV)/bin/python tools/baseline/baseline.py --clip $(BENCH)/clip/clip.mp4 \
+	  --model config/models/demo --json $(BENCH)/baseline.json
+	$(BASELINE_VENV)/bin/python tools/baseline/baseline.py --clip $(BENCH)/clip/clip.mp4 \
+	  --model config/models/demo --json $(BENCH)/baseline-decisions.json --no-output
+	$(BIN_DIR)/actrec bench --config config/demo/station.toml --clip $(BENCH)/clip/clip.mp4 --out $(BENCH) \
+	  --baseline $(BENCH)/baseline.json --baseline $(BENCH)/baseline-decisions.json
 	$(CARGO) bench -p actrec-core
 	$(CARGO) bench -p actrec-media
 	$(CARGO) bench -p actrec-infer
+# PyTorch, PyAV and OpenCV for the baseline, from PyPI, outside the clone.
+$(BASELINE_VENV)/.installed: tools/baseline/requirements.txt
+	python3 -m venv $(BASELINE_VENV)
+	$(BASELINE_VENV)/bin/pip install -q -r $<
+	touch $@

@@ -4,6 +4,7 @@ mod cmd;
 mod files;
 mod logging;
 mod report;
+mod resources;
 mod usb;
 
 use std::path::PathBuf;
@@ -40,6 +41,12 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Measure the whole station on generated clips against their ground truth.
     Eval(cmd::eval::Args),
+    /// Measure the station's speed and memory on a 60 s 1080p30 clip, as the original pipeline was measured.
+    ///
+    /// Runs the engine four times (decode only, decisions only, annotated
+    /// 1080p mp4, and that again at camera speed) and writes bench.json,
+    /// bench.md and bench.png to --out.
+    Bench(cmd::bench::Args),
     /// Check the audit log's hash chain; names the first broken row (exit 2).
     VerifyAudit(cmd::verify_audit::Args),
     /// Export the audit log (CSV, JSON lines, evidence clips, MANIFEST.json) to a folder.
@@ -80,6 +87,7 @@ fn main() -> ExitCode {
         Command::HashPin => cmd::hash_pin::run(),
         Command::Synth(args) => cmd::synth::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
+        Command::Bench(args) => cmd::bench::run(&args),
         Command::VerifyAudit(args) => cmd::verify_audit::run(&args),
         Command::Export(args) => cmd::export::run(&args),
         Command::VerifyExport(args) => cmd::verify_export::run(&args),

@@ -222,10 +222,19 @@ pub struct ModelRef {
     /// `$ORT_DYLIB_PATH`, else the loader's search path.
     #[serde(default)]
     pub onnxruntime_library: Option<PathBuf>,
+    /// Seconds one frame may spend in the model branch before the engine
+    /// raises `inference_stalled`. Default 5: a window takes milliseconds on
+    /// a station's hardware. Keep it below systemd's `WatchdogSec`.
+    #[serde(default = "default_stall_seconds")]
+    pub stall_seconds: u32,
 }
 
 fn default_threads() -> u32 {
     1
+}
+
+fn default_stall_seconds() -> u32 {
+    5
 }
 
 /// The runtimes a station can run its network on.
@@ -576,6 +585,12 @@ impl StationConfig {
                 report.at(
                     "model.threads",
                     format!("threads = {} must be from 1 to 64", model.threads),
+                );
+            }
+            if !(1..=600).contains(&model.stall_seconds) {
+                report.at(
+                    "model.stall_seconds",
+                    format!("stall_seconds = {} must be from 1 to 600", model.stall_seconds),
                 );
             }
             if model
@@ -1104,6 +1119,22 @@ path = "audit.sqlite"
                 "station.toml:13:13: sources.cam.rtp.multicast: 10.0.0.1 is not a multicast address",
                 "station.toml:19:18: decoder.min_confidence: min_confidence = 1.6 must be greater than 0 and at most 1",
             ]
+        );
+    }
+
+    #[test]
+    fn the_stall_limit_defaults_to_five_seconds_and_is_bounded() {
+        let config = StationConfig::parse("station.toml", GOOD).expect("valid");
+        assert_eq!(config.model.stall_seconds, 5);
+        let slow = GOOD.replace("[model]\n", "[model]\nstall_seconds = 60\n");
+        let config = StationConfig::parse("station.toml", &slow).expect("valid");
+        assert_eq!(config.model.stall_seconds, 60);
+        let bad = GOOD.replace("[model]\n", "[model]\nstall_seconds = 0\n");
+        let found = problems(&bad);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].ends_with("model.stall_seconds: stall_seconds = 0 must be from 1 to 600"),
+            "{found:?}"
         );
     }
 

@@ -54,6 +54,9 @@ pub struct Frame {
 #[derive(Debug, Clone)]
 pub struct DisplayFrame {
     pub buffer: gst::Buffer,
+    /// From a live source, whose frames may be dropped when the outputs
+    /// lag; a file's are all recorded.
+    pub live: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -377,6 +380,7 @@ impl Supervisor {
             .map_err(|err| err.to_string())?
             .downcast::<gst::Pipeline>()
             .map_err(|_| "the description is not a pipeline".to_owned())?;
+        crate::priority::lower_streaming_threads(&pipeline, crate::priority::INGEST_NICE);
         let sink = |sink_name: &str| {
             pipeline
                 .by_name(sink_name)
@@ -429,11 +433,10 @@ impl Supervisor {
                 .new_sample(move |sink| {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
                     let buffer = sample.buffer_owned().ok_or(gst::FlowError::Error)?;
-                    // Display frames never hold up the model: drop when the outputs lag.
-                    if display_tx.try_send(DisplayFrame { buffer }).is_err() {
-                        display_flow.dropped_display.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Ok(gst::FlowSuccess::Ok)
+                    // A camera's display frames never hold up the model: they are dropped
+                    // when the outputs lag. A file waits for them, so that its recording is whole.
+                    let frame = DisplayFrame { buffer, live };
+                    deliver(&display_tx, frame, live, &display_flow, &display_flow.dropped_display)
                 })
                 .build(),
         );
@@ -564,9 +567,9 @@ impl Supervisor {
 
 /// Hands a model frame to the engine. Live sources drop (counted) rather than
 /// fall behind; file sources wait, so that no frame of a file is ever lost.
-fn deliver(
-    frames: &Sender<Frame>,
-    frame: Frame,
+fn deliver<T>(
+    frames: &Sender<T>,
+    frame: T,
     live: bool,
     flow: &Flow,
     dropped: &AtomicU64,

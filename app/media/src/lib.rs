@@ -11,6 +11,7 @@ pub mod describe;
 pub mod event;
 pub mod ingest;
 pub mod output;
+pub mod priority;
 
 pub use gstreamer as gst;
 use gstreamer::prelude::*;

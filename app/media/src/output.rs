@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::net::UdpSocket;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -153,8 +153,16 @@ pub struct Output {
     last_annotation: Mutex<Annotation>,
     stopping: Arc<AtomicBool>,
     clip_writers: Mutex<Vec<JoinHandle<()>>>,
+    /// The thread that takes display frames from the ingest (`feed`).
+    feeder: Option<JoinHandle<()>>,
+    /// Display frames sent into the pipeline.
+    fed: Arc<AtomicU64>,
     pub description: String,
 }
+
+/// How long a frame of a file source waits for room in the pipeline before
+/// it is dropped after all: a stalled output must not hold the engine.
+const FILE_FRAME_PATIENCE: Duration = Duration::from_secs(2);
 
 /// A free UDP port on loopback, for the RTSP server's feed.
 pub fn free_udp_port() -> Result<u16, MediaError> {
@@ -175,12 +183,15 @@ impl Output {
             })?
             .downcast::<gst::Pipeline>()
             .map_err(|_| MediaError::Output("the output description is not a pipeline".into()))?;
+        crate::priority::lower_streaming_threads(&pipeline, crate::priority::OUTPUT_NICE);
         let appsrc = pipeline
             .by_name(ANNOTATED_SRC)
             .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
             .ok_or_else(|| MediaError::Output("appsrc missing".into()))?;
-        // Frames queue up to one second, then the oldest are dropped rather than blocking the engine.
-        appsrc.set_max_bytes(u64::from(config.sizes.display_width * config.sizes.display_height) * 3 / 2 * 30);
+        // Eight frames queue before the encoder, then a camera's oldest are
+        // dropped rather than blocking the engine (a file's wait: `push_frame`).
+        // Bounded by frames, not time: at 1080p a second of frames is 93 MB.
+        appsrc.set_max_bytes(u64::from(config.sizes.display_width * config.sizes.display_height) * 3 / 2 * 8);
         if appsrc.find_property("leaky-type").is_some() {
             appsrc.set_property_from_str("leaky-type", "downstream");
         }
@@ -249,21 +260,40 @@ impl Output {
             last_annotation: Mutex::new(Annotation::default()),
             stopping,
             clip_writers: Mutex::new(Vec::new()),
+            feeder: None,
+            fed: Arc::new(AtomicU64::new(0)),
             description,
         })
     }
 
+    /// Takes the ingest's display frames on a thread of their own, so that
+    /// the engine's main loop never waits for an encoder. The thread ends
+    /// when the ingest drops its senders; `shutdown` waits for it.
+    pub fn feed(&mut self, frames: Receiver<DisplayFrame>) -> Result<(), MediaError> {
+        let appsrc = self.appsrc.clone();
+        let stopping = Arc::clone(&self.stopping);
+        let fed = Arc::clone(&self.fed);
+        let thread = std::thread::Builder::new()
+            .name("output-feed".into())
+            .spawn(move || {
+                for frame in frames.iter() {
+                    push_frame(&appsrc, &frame, &stopping);
+                    fed.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(|err| MediaError::Output(err.to_string()))?;
+        self.feeder = Some(thread);
+        Ok(())
+    }
+
+    /// Display frames sent into the pipeline so far.
+    pub fn frames_fed(&self) -> u64 {
+        self.fed.load(Ordering::Relaxed)
+    }
+
     /// Sends one display frame through the overlays to every output.
     pub fn push(&self, frame: &DisplayFrame) {
-        // Outputs are stamped with their own clock, so a source switch or loop never
-        // makes their timestamps jump; the copy shares the pixels.
-        let mut buffer = frame.buffer.copy();
-        {
-            let buffer = buffer.make_mut();
-            buffer.set_pts(gst::ClockTime::NONE);
-            buffer.set_dts(gst::ClockTime::NONE);
-        }
-        let _ = self.appsrc.push_buffer(buffer);
+        push_frame(&self.appsrc, frame, &self.stopping);
     }
 
     /// Updates the burned-in text; cheap when nothing changed.
@@ -347,17 +377,23 @@ impl Output {
 
     /// Ends every output cleanly: the last recording is finished and closed,
     /// and clips still being written are completed.
-    pub fn shutdown(mut self) {
+    /// Ends the outputs once the ingest is gone: every display frame taken,
+    /// the files finalised. Returns the display frames sent in.
+    pub fn shutdown(mut self) -> u64 {
+        if let Some(feeder) = self.feeder.take() {
+            let _ = feeder.join();
+        }
         let _ = self.appsrc.end_of_stream();
         let _ = self.eos.recv_timeout(Duration::from_secs(5));
         for writer in lock(&self.clip_writers).drain(..) {
             let _ = writer.join();
         }
         self.stop();
+        self.frames_fed()
     }
 
     fn stop(&mut self) {
-        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopping.store(true, Ordering::SeqCst);
         let _ = self.pipeline.set_state(gst::State::Null);
         if let Some(thread) = self.bus_thread.take() {
             let _ = thread.join();
@@ -369,6 +405,29 @@ impl Output {
     }
 }
 
+fn push_frame(appsrc: &gst_app::AppSrc, frame: &DisplayFrame, stopping: &AtomicBool) {
+    // Outputs are stamped with their own clock, so a source switch or loop never
+    // makes their timestamps jump; the copy shares the pixels.
+    let mut buffer = frame.buffer.copy();
+    {
+        let buffer = buffer.make_mut();
+        buffer.set_pts(gst::ClockTime::NONE);
+        buffer.set_dts(gst::ClockTime::NONE);
+    }
+    if !frame.live {
+        // A file is recorded whole: wait for room instead of letting the
+        // leaky source drop the oldest frame, as it does for a camera.
+        let give_up = Instant::now() + FILE_FRAME_PATIENCE;
+        while appsrc.current_level_bytes() >= appsrc.max_bytes()
+            && Instant::now() < give_up
+            && !stopping.load(Ordering::SeqCst)
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let _ = appsrc.push_buffer(buffer);
+}
+
 impl Drop for Output {
     fn drop(&mut self) {
         self.stop();
@@ -377,7 +436,7 @@ impl Drop for Output {
 
 fn watch_bus(bus: &gst::Bus, events: &Sender<MediaEvent>, eos: &Sender<()>, stopping: &AtomicBool) {
     use gst::MessageView;
-    while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+    while !stopping.load(Ordering::SeqCst) {
         let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
             continue;
         };

@@ -57,7 +57,7 @@ fn frame(n: u32) -> DisplayFrame {
         map[..w * h].fill(luma);
         map[w * h..].fill(128);
     }
-    DisplayFrame { buffer }
+    DisplayFrame { buffer, live: true }
 }
 
 fn push(output: &Output, frames: std::ops::Range<u32>) {

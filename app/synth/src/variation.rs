@@ -19,6 +19,10 @@ pub const ZONES: &[&str] = &[
     "spacer",
 ];
 
+/// The shipped default variation (`config/synth/default.toml`), built in so
+/// that `actrec bench` makes its clip on a station without the repository.
+pub const BUILT_IN: &str = include_str!("../../../config/synth/default.toml");
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variation {
@@ -201,7 +205,7 @@ impl Variation {
 mod tests {
     use super::*;
 
-    const DEFAULT: &str = include_str!("../../../config/synth/default.toml");
+    const DEFAULT: &str = BUILT_IN;
     const UNSEEN: &str = include_str!("../../../config/synth/unseen.toml");
 
     #[test]

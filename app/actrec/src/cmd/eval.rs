@@ -19,7 +19,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use actrec_core::inspect::Inspector;
 use actrec_core::sequence::Definition;
@@ -28,7 +28,8 @@ use actrec_synth::plan::plan;
 use actrec_synth::variation::Variation;
 use serde::Serialize;
 
-use crate::files::{Failure, Station, file_problem, load_station, read_text, read_windows};
+use super::measure::{self, ClipRun, fail};
+use crate::files::{Failure, Station, load_station, read_text, read_windows};
 use crate::report::Record;
 
 #[derive(clap::Args)]
@@ -88,10 +89,6 @@ struct Report {
     parts: Parts,
 }
 
-fn fail(path: &Path, message: impl Into<String>) -> Failure {
-    Failure::Input(actrec_core::diag::Problems(vec![file_problem(path, message)]))
-}
-
 pub fn run(args: &Args) -> Result<(), Failure> {
     let mut station = load_station(&args.config)?;
     let decoder = &mut station.config.decoder;
@@ -107,14 +104,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let mut confusion = vec![vec![0u64; labels.len()]; labels.len()];
     let mut parts = Parts::default();
     std::fs::create_dir_all(&args.out).map_err(|e| fail(&args.out, format!("cannot create: {e}")))?;
-    let paths = EnginePaths {
-        model_dir: absolute(&station.config.model_dir(config_dir)),
-        sequence: absolute(&station.config.sequence_file(config_dir)),
-    };
 
     for k in 0..args.clips {
         let seed = args.first_seed + u64::from(k);
-        let dir = absolute(&args.out.join(format!("seed-{seed}")));
+        let dir = measure::absolute(&args.out.join(format!("seed-{seed}")));
         let spec = ClipSpec {
             seed,
             parts: args.parts_per_clip,
@@ -133,7 +126,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             (plan, events)
         } else {
             let made = make(definition, &variation, &spec, &dir).map_err(|e| fail(&dir, e.to_string()))?;
-            (made.plan, run_engine(&station, &paths, &dir)?)
+            (made.plan, run_engine(&station, config_dir, &dir)?)
         };
         let truth = plan.frame_labels();
         let predictions = read_text(&predictions_path)?;
@@ -213,37 +206,21 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What the engine's generated config names, as absolute paths.
-struct EnginePaths {
-    model_dir: PathBuf,
-    sequence: PathBuf,
-}
-
 /// Runs the engine on `dir/clip.mp4` in its own process; returns its events.
-fn run_engine(station: &Station, paths: &EnginePaths, dir: &Path) -> Result<Vec<serde_json::Value>, Failure> {
-    let EnginePaths { model_dir, sequence } = paths;
-    let predictions_path = dir.join("predictions.jsonl");
-    let decoder = &station.config.decoder;
-    let idle: Vec<String> = decoder.idle_labels.iter().map(|l| format!("{l:?}")).collect();
-    let config = format!(
-        "[station]\nid = \"eval\"\ndata_dir = \"data\"\nsource = \"clip\"\n\n[sources.clip.file]\npath = \"clip.mp4\"\npace = \"fast\"\n\n\
-         [model]\ndir = {model:?}\n\n[decoder]\nmin_confidence = {conf}\nmin_windows = {minw}\nidle_labels = [{idle}]\n\n\
-         [sequence]\nfile = {seq:?}\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
-        model = model_dir.display().to_string(),
-        conf = decoder.min_confidence,
-        minw = decoder.min_windows,
-        idle = idle.join(", "),
-        seq = sequence.display().to_string(),
-    );
-    let config_path = dir.join("station.toml");
-    std::fs::write(&config_path, config).map_err(|e| fail(&config_path, format!("cannot write: {e}")))?;
-    let exe = std::env::current_exe().map_err(|e| fail(Path::new("actrec"), e.to_string()))?;
-    let mut child = Command::new(exe)
-        .args(["run", "--exit-on-end", "--config"])
-        .arg(&config_path)
+fn run_engine(station: &Station, config_dir: &Path, dir: &Path) -> Result<Vec<serde_json::Value>, Failure> {
+    let config_path = ClipRun {
+        station,
+        config_dir,
+        clip: &dir.join("clip.mp4"),
+        dir,
+        display: None,
+        outputs: "",
+        realtime: false,
+    }
+    .write_config()?;
+    let mut child = measure::engine(&config_path)?
         .arg("--predictions")
-        .arg(predictions_path)
-        .env("RUST_LOG", "error")
+        .arg(dir.join("predictions.jsonl"))
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| fail(&config_path, format!("cannot start the engine: {e}")))?;
@@ -275,8 +252,4 @@ fn decide_again(station: &Station, predictions_path: &Path) -> Result<Vec<serde_
         .iter()
         .map(|event| serde_json::to_value(Record::from(event)).map_err(|e| Failure::Output(e.into())))
         .collect()
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }

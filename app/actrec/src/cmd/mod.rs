@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod check;
 pub mod check_config;
 pub mod ctl;
 pub mod eval;
 pub mod export;
 pub mod hash_pin;
+pub mod measure;
 pub mod run;
 pub mod synth;
 pub mod verify_audit;

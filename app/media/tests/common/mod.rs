@@ -92,7 +92,11 @@ pub fn start_ingest(sources: Vec<(&str, Source)>, initial: &str) -> (Ingest, Rec
         loss_timeout: Duration::from_millis(500),
         display: true,
     };
-    (Ingest::start(config, tx).expect("ingest starts"), rx)
+    let ingest = Ingest::start(config, tx).expect("ingest starts");
+    // The engine's output feeder takes display frames; a file waits for them.
+    let display = ingest.display.clone();
+    std::thread::spawn(move || display.iter().for_each(drop));
+    (ingest, rx)
 }
 
 /// Waits for the first event matching `want`, failing after `limit` (a guard against hangs, not a speed check).

@@ -34,7 +34,7 @@ use crossbeam_channel::{bounded, select, tick};
 use audit::AuditLog;
 use line::LineOutputs;
 use model::{ModelBranch, Predictions};
-use out::{EventOut, Panel, PredictionLog};
+use out::{EventOut, JsonLines, Panel};
 use panel::PanelInfo;
 use station::{Setup, Sinks, Station};
 
@@ -71,6 +71,16 @@ pub struct Args {
     /// `actrec check --windows` and `actrec run --windows` read them).
     #[arg(long, value_name = "FILE")]
     predictions: Option<PathBuf>,
+    /// For `actrec bench`: each window's stage times and decision latency,
+    /// then the process's peak memory and CPU time, as JSON lines to FILE.
+    #[arg(long, value_name = "FILE", hide = true)]
+    timings: Option<PathBuf>,
+    /// For `actrec bench`: stop after this many model frames.
+    #[arg(long, value_name = "N", hide = true)]
+    max_frames: Option<u64>,
+    /// For `actrec bench`: decode and count frames, without the model.
+    #[arg(long, hide = true)]
+    no_model: bool,
 }
 
 /// Why the engine could not start.
@@ -99,6 +109,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         ..PanelInfo::default()
     };
     let predictions = match &args.windows {
+        _ if args.no_model => Predictions::None,
         Some(path) => {
             info.backend = "replayed predictions".into();
             Predictions::Replay(read_windows(path)?.into())
@@ -208,7 +219,9 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
         .shm
         .as_ref()
         .map(|shm| std::path::absolute(&shm.path).unwrap_or_else(|_| shm.path.clone()));
-    let output = Output::start(output_config, events_tx.clone())?;
+    // Decisions only (no annotated output): no display branch to decode for.
+    let display = has_annotated_output(&output_config.plan.outputs);
+    let mut output = Output::start(output_config, events_tx.clone())?;
     let ingest = Ingest::start(
         IngestConfig {
             sources,
@@ -216,14 +229,16 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
             fragments,
             sizes,
             loss_timeout: Duration::from_millis(u64::from(media.loss_timeout_ms)),
-            display: true,
+            display,
         },
         events_tx,
     )?;
-    let mut model = ModelBranch::start(ingest.frames.clone(), predictions).map_err(|err| StartError::Path {
-        path: "model thread".into(),
-        message: err.to_string(),
-    })?;
+    output.feed(ingest.display.clone())?;
+    let mut model =
+        ModelBranch::start(ingest.frames.clone(), predictions, args.max_frames).map_err(|err| StartError::Path {
+            path: "model thread".into(),
+            message: err.to_string(),
+        })?;
 
     let socket = args.socket.clone().or_else(|| config.socket(config_dir));
     let panel = socket
@@ -274,7 +289,8 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
             line,
             audit,
             out,
-            log: args.predictions.as_deref().map(PredictionLog::create).transpose()?,
+            log: args.predictions.as_deref().map(JsonLines::create).transpose()?,
+            timings: args.timings.as_deref().map(JsonLines::create).transpose()?,
         },
     );
     let mut stop_reason = String::from("stopped");
@@ -288,14 +304,9 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
                 }
             }
             recv(model.predictions) -> prediction => {
-                let Ok(prediction) = prediction else { continue };
+                // The branch has ended: the frame limit, or the ingest is gone.
+                let Ok(prediction) = prediction else { break };
                 station.on_prediction(prediction)?;
-            }
-            recv(ingest.display) -> frame => {
-                if let Ok(frame) = frame {
-                    station.display_frames += 1;
-                    station.output.push(&frame);
-                }
             }
             recv(export_updates) -> update => {
                 if let Ok(update) = update {
@@ -328,16 +339,42 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
     }
     station.finish();
     station.stopped(&stop_reason);
-    station.output.shutdown();
+    let display_frames = station.output.shutdown();
     // Events of the last moments (a clip finished during shutdown) are still reported.
     for event in events.try_iter() {
         station.out.media(&event);
     }
     station.line.shutdown();
-    station
-        .out
-        .stopped(station.frames.load(Ordering::Relaxed), station.display_frames);
+    let model_frames = station.frames.load(Ordering::Relaxed);
+    station.out.stopped(model_frames, display_frames);
+    if let Some(path) = &args.timings {
+        report_usage(path, model_frames, display_frames)?;
+    }
     Ok(())
+}
+
+/// The run's last timings line: frames, peak memory and CPU time, taken
+/// after everything has shut down.
+fn report_usage(path: &Path, model_frames: u64, display_frames: u64) -> Result<(), StartError> {
+    let usage = crate::resources::own().map_err(|err| StartError::Path {
+        path: "/proc/self".into(),
+        message: err.to_string(),
+    })?;
+    let mut file = JsonLines::append(path)?;
+    file.write(&serde_json::json!({
+        "model_frames": model_frames,
+        "display_frames": display_frames,
+        "peak_rss_kb": usage.peak_rss_kb,
+        "cpu_seconds": usage.cpu_seconds,
+    }))
+}
+
+fn has_annotated_output(outputs: &Outputs) -> bool {
+    outputs.mp4.is_some()
+        || outputs.stream.is_some()
+        || outputs.shm.is_some()
+        || outputs.preview
+        || outputs.clips.is_some()
 }
 
 fn has_desktop() -> bool {

@@ -34,14 +34,15 @@ pub enum Predictions {
 }
 
 impl Predictions {
-    /// The predictions a model frame completes.
-    fn windows_for(&mut self, frame: &Frame) -> Result<Vec<Window>, String> {
+    /// The predictions a model frame completes; `arrived` is when the frame
+    /// reached the branch.
+    fn windows_for(&mut self, frame: &Frame, arrived: Instant) -> Result<Vec<Predicted>, String> {
         match self {
             Predictions::None => Ok(Vec::new()),
             Predictions::Replay(windows) => {
                 let mut due = Vec::new();
                 while windows.front().is_some_and(|w| w.t <= frame.t) {
-                    due.extend(windows.pop_front());
+                    due.extend(windows.pop_front().map(|window| Predicted { window, timing: None }));
                 }
                 Ok(due)
             }
@@ -53,9 +54,23 @@ impl Predictions {
                         rgb: Arc::from(map.as_slice()),
                     })
                     .map_err(|e| e.to_string())?;
+                // Sampling, normalising and packing happen in `push`, for every clip it completes.
+                let preprocess = arrived.elapsed() / u32::try_from(clips.len().max(1)).unwrap_or(u32::MAX);
                 clips
                     .iter()
-                    .map(|clip| classifier.classify(clip).map_err(|e| e.to_string()))
+                    .map(|clip| {
+                        let started = Instant::now();
+                        let window = classifier.classify(clip).map_err(|e| e.to_string())?;
+                        let timing = WindowTiming {
+                            last_frame_at: arrived,
+                            preprocess,
+                            inference: started.elapsed(),
+                        };
+                        Ok(Predicted {
+                            window,
+                            timing: Some(timing),
+                        })
+                    })
                     .collect()
             }
         }
@@ -77,8 +92,26 @@ impl Predictions {
     }
 }
 
+/// Where a window's time went in the model branch (`actrec bench` reads it).
+#[derive(Debug, Clone, Copy)]
+pub struct WindowTiming {
+    /// When the window's last frame reached the model branch.
+    pub last_frame_at: Instant,
+    /// Sampling, normalising and packing the window.
+    pub preprocess: Duration,
+    /// The network, softmax and label.
+    pub inference: Duration,
+}
+
+/// One window's prediction; replayed predictions have no timing.
+#[derive(Debug)]
+pub struct Predicted {
+    pub window: Window,
+    pub timing: Option<WindowTiming>,
+}
+
 /// What the model branch sends to the main loop.
-pub type Prediction = Result<Window, String>;
+pub type Prediction = Result<Predicted, String>;
 
 /// The running model branch.
 pub struct ModelBranch {
@@ -94,8 +127,13 @@ pub struct ModelBranch {
 
 impl ModelBranch {
     /// Starts consuming `frames`. The branch ends when the ingest drops its
-    /// senders (after the last frame), or after the first inference error.
-    pub fn start(frames: Receiver<Frame>, mut predictions: Predictions) -> std::io::Result<Self> {
+    /// senders (after the last frame), after the first inference error, or
+    /// after `max_frames` frames (a benchmark's fixed length).
+    pub fn start(
+        frames: Receiver<Frame>,
+        mut predictions: Predictions,
+        max_frames: Option<u64>,
+    ) -> std::io::Result<Self> {
         // Small: the main loop takes predictions as they come; a full queue
         // only means the main loop is busy for a moment, and then inference waits.
         let (tx, rx) = bounded::<Prediction>(64);
@@ -115,13 +153,14 @@ impl ModelBranch {
                     Err(RecvTimeoutError::Timeout) => continue,
                     Err(RecvTimeoutError::Disconnected) => return,
                 };
-                count.fetch_add(1, Ordering::Relaxed);
+                let arrived = Instant::now();
+                let taken = count.fetch_add(1, Ordering::Relaxed) + 1;
                 if source.as_ref().is_some_and(|s| *s != frame.source) {
                     predictions.source_changed();
                 }
                 source = Some(Arc::clone(&frame.source));
-                *lock(&busy) = Some(Instant::now());
-                let result = predictions.windows_for(&frame);
+                *lock(&busy) = Some(arrived);
+                let result = predictions.windows_for(&frame, arrived);
                 *lock(&busy) = None;
                 skipped.store(predictions.skipped(), Ordering::Relaxed);
                 match result {
@@ -130,6 +169,9 @@ impl ModelBranch {
                             if tx.send(Ok(window)).is_err() {
                                 return;
                             }
+                        }
+                        if max_frames.is_some_and(|max| taken >= max) {
+                            return;
                         }
                     }
                     Err(err) => {
@@ -229,6 +271,7 @@ mod tests {
                 windower: Windower::new(&manifest.input),
                 classifier: Classifier::new(Box::new(Gate(gate)), manifest.labels.clone()),
             },
+            None,
         )
         .expect("branch starts");
         assert_eq!(branch.busy_for(), None);
@@ -244,10 +287,82 @@ mod tests {
             .predictions
             .recv_timeout(Duration::from_secs(20))
             .expect("a prediction")
-            .expect("no error");
+            .expect("no error")
+            .window;
         assert_eq!(window.label, "idle");
         eventually("the branch is idle again", || branch.busy_for().is_none());
         drop(frames_tx);
         assert!(branch.finish().is_empty());
+    }
+
+    /// A backend that answers at once.
+    struct Immediate;
+
+    impl InferenceBackend for Immediate {
+        fn name(&self) -> &str {
+            "instant"
+        }
+        fn infer(&mut self, _clip: &Clip) -> Result<Vec<f32>, InferError> {
+            Ok(vec![1.0, 0.0])
+        }
+    }
+
+    /// One-second windows, 8 slow frames: a hole longer than 250 ms leaves a window out.
+    fn one_second_windows() -> Manifest {
+        Manifest::parse(
+            "manifest.toml",
+            "name = \"t\"\nversion = \"1\"\nlabels = [\"idle\", \"step\"]\n[input]\nlayout = \"NCTHW\"\nsize = 16\n\
+             window_seconds = 1.0\nfast_input = \"fast\"\nslow_input = \"slow\"\nfast_frames = 32\nslow_frames = 8\n\
+             mean = [0.45, 0.45, 0.45]\nstd = [0.225, 0.225, 0.225]\n",
+        )
+        .expect("manifest")
+    }
+
+    fn instant_branch(frames: Receiver<Frame>, max_frames: Option<u64>) -> ModelBranch {
+        let manifest = one_second_windows();
+        ModelBranch::start(
+            frames,
+            Predictions::Live {
+                windower: Windower::new(&manifest.input),
+                classifier: Classifier::new(Box::new(Immediate), manifest.labels.clone()),
+            },
+            max_frames,
+        )
+        .expect("branch starts")
+    }
+
+    #[test]
+    fn a_frame_limit_ends_the_branch_after_that_frame() {
+        actrec_media::init().expect("GStreamer");
+        let (frames_tx, frames) = bounded(128);
+        let mut branch = instant_branch(frames, Some(61));
+        for seq in 0..91 {
+            frames_tx.send(frame(seq, 16)).expect("frame");
+        }
+        // The branch ends by itself, the ingest's sender still open: frame 60 closes the second window.
+        let predicted: Vec<Predicted> = branch.predictions.iter().map(|p| p.expect("no error")).collect();
+        assert_eq!(predicted.len(), 2);
+        assert!(predicted.iter().all(|p| p.timing.is_some()));
+        assert_eq!(branch.frames.load(Ordering::Relaxed), 61);
+        assert!(branch.finish().is_empty());
+    }
+
+    #[test]
+    fn windows_with_frames_dropped_are_left_out_and_counted() {
+        actrec_media::init().expect("GStreamer");
+        let (frames_tx, frames) = bounded(128);
+        let mut branch = instant_branch(frames, None);
+        // Three one-second windows; frames 40 to 54 (half a second) were dropped.
+        for seq in (0..91).filter(|seq| !(40..55).contains(seq)) {
+            frames_tx.send(frame(seq, 16)).expect("frame");
+        }
+        drop(frames_tx);
+        let predicted: Vec<f64> = branch
+            .finish()
+            .into_iter()
+            .map(|p| p.expect("no error").window.t)
+            .collect();
+        assert_eq!(predicted, [0.0, 2.0]);
+        assert_eq!(branch.windows_skipped(), 1);
     }
 }

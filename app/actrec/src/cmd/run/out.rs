@@ -1,6 +1,6 @@
 //! What the engine writes: events on stdout (JSON lines with the `actrec
 //! check` schema for station events, or an operator's readable log), and
-//! every window's prediction to a file when asked.
+//! every window's prediction and timing to files when asked.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -19,15 +19,27 @@ use super::line::FaultChange;
 use crate::Format;
 use crate::report::{self, Record};
 
-/// Every window's prediction, one JSON line each, flushed as written.
-pub struct PredictionLog {
+/// A file of JSON lines, flushed as written: every window's prediction
+/// (`--predictions`), or its timing (`--timings`, for `actrec bench`).
+pub struct JsonLines {
     path: PathBuf,
     file: std::io::BufWriter<std::fs::File>,
 }
 
-impl PredictionLog {
+impl JsonLines {
     pub fn create(path: &Path) -> Result<Self, StartError> {
-        let file = std::fs::File::create(path).map_err(|err| StartError::Path {
+        Self::open(
+            path,
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true),
+        )
+    }
+
+    pub fn append(path: &Path) -> Result<Self, StartError> {
+        Self::open(path, std::fs::OpenOptions::new().append(true).create(true))
+    }
+
+    fn open(path: &Path, options: &std::fs::OpenOptions) -> Result<Self, StartError> {
+        let file = options.open(path).map_err(|err| StartError::Path {
             path: path.to_owned(),
             message: format!("cannot create: {err}"),
         })?;
@@ -37,8 +49,12 @@ impl PredictionLog {
         })
     }
 
-    pub fn write(&mut self, window: &Window) -> Result<(), StartError> {
-        let line = serde_json::json!({"t": window.t, "label": window.label, "p": window.p});
+    /// A window as `actrec check --windows` and `actrec run --windows` read it.
+    pub fn window(&mut self, window: &Window) -> Result<(), StartError> {
+        self.write(&serde_json::json!({"t": window.t, "label": window.label, "p": window.p}))
+    }
+
+    pub fn write(&mut self, line: &serde_json::Value) -> Result<(), StartError> {
         writeln!(self.file, "{line}")
             .and_then(|()| self.file.flush())
             .map_err(|err| StartError::Path {

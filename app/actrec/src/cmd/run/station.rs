@@ -26,14 +26,10 @@ use super::StartError;
 use super::audit::{AuditLog, PRUNE_EVERY};
 use super::export::{self, ExportUpdate};
 use super::line::{FaultChange, LineOutputs};
-use super::model::{ModelBranch, Prediction};
-use super::out::{EventOut, PredictionLog, progress_parts};
+use super::model::{ModelBranch, Predicted, Prediction};
+use super::out::{EventOut, JsonLines, progress_parts};
 use super::panel::{PanelInfo, Rates, STATUS_EVERY, Shown};
 use super::supervise;
-
-/// A frame taking this long in the model branch means inference stalled:
-/// a window takes milliseconds.
-pub const INFERENCE_STALL: Duration = Duration::from_secs(5);
 
 /// `model_behind` clears once no window has been left out for this long.
 const BEHIND_CLEARS_AFTER: Duration = Duration::from_secs(5);
@@ -47,7 +43,9 @@ pub struct Sinks {
     pub line: LineOutputs,
     pub audit: AuditLog,
     pub out: EventOut,
-    pub log: Option<PredictionLog>,
+    pub log: Option<JsonLines>,
+    /// Each window's stage times and decision latency (`--timings`).
+    pub timings: Option<JsonLines>,
 }
 
 /// What the station starts with, besides its sinks.
@@ -70,7 +68,6 @@ pub struct Station {
     pub source: String,
     /// Model frames taken from the ingest.
     pub frames: Arc<AtomicU64>,
-    pub display_frames: u64,
     /// Each part gets its own recording.
     pub split_by_part: bool,
     pub inspector: Option<Inspector>,
@@ -81,7 +78,8 @@ pub struct Station {
     pub audit: AuditLog,
     last_prune: Instant,
     pub out: EventOut,
-    pub log: Option<PredictionLog>,
+    pub log: Option<JsonLines>,
+    timings: Option<JsonLines>,
     /// What the decisions say, burned into the video.
     annotation: Annotation,
     part: Option<u32>,
@@ -128,11 +126,11 @@ impl Station {
             audit,
             out,
             log,
+            timings,
         } = sinks;
         let mut station = Self {
             source,
             frames,
-            display_frames: 0,
             split_by_part: config.outputs.mp4.as_ref().is_some_and(|m| m.split == Mp4Split::Part),
             inspector,
             min_confidence: config.decoder.min_confidence,
@@ -159,6 +157,7 @@ impl Station {
             last_prune: Instant::now(),
             out,
             log,
+            timings,
             annotation,
             part: None,
         };
@@ -206,9 +205,10 @@ impl Station {
 
     /// A window's prediction goes through the decoder and checker.
     pub fn on_prediction(&mut self, prediction: Prediction) -> Result<(), StartError> {
-        let window = prediction.map_err(StartError::Inference)?;
+        let received = Instant::now();
+        let Predicted { window, timing } = prediction.map_err(StartError::Inference)?;
         if let Some(log) = self.log.as_mut() {
-            log.write(&window)?;
+            log.window(&window)?;
         }
         self.line.window(window.p < self.min_confidence);
         self.report_lights();
@@ -223,6 +223,17 @@ impl Station {
             self.annotation.expected_next = inspector.expected_next();
         }
         self.output.annotate(&self.annotation());
+        if let (Some(timings), Some(timing)) = (self.timings.as_mut(), timing) {
+            // The verdict is out and the lines written: this is the decision latency.
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            timings.write(&serde_json::json!({
+                "t": window.t,
+                "preprocess_ms": ms(timing.preprocess),
+                "inference_ms": ms(timing.inference),
+                "decision_ms": ms(received.elapsed()),
+                "latency_ms": ms(timing.last_frame_at.elapsed()),
+            }))?;
+        }
         Ok(())
     }
 
@@ -291,7 +302,7 @@ impl Station {
             self.poll_sticks();
         }
         self.rates
-            .update(self.frames.load(Ordering::Relaxed), self.display_frames);
+            .update(self.frames.load(Ordering::Relaxed), self.output.frames_fed());
         self.publish_status();
     }
 
@@ -392,7 +403,9 @@ impl Station {
     /// Checks the model branch for a stall.
     fn watch_inference(&mut self, model: &ModelBranch) {
         let busy = model.busy_for();
-        let stalled = busy.is_some_and(|busy| busy >= INFERENCE_STALL);
+        // A window takes milliseconds on station hardware; `[model] stall_seconds` is the limit.
+        let limit = Duration::from_secs(u64::from(self.config.model.stall_seconds));
+        let stalled = busy.is_some_and(|busy| busy >= limit);
         if stalled != self.line.has_fault(FaultKind::InferenceStalled) {
             let detail = busy.map(|b| format!("one frame in the model branch for {:.1} s", b.as_secs_f64()));
             self.fault(FaultKind::InferenceStalled, stalled, &detail.unwrap_or_default());
