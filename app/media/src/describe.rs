@@ -64,10 +64,11 @@ impl Fragments {
                 "avdec_h264".to_owned(),
                 "videoconvert".to_owned(),
                 "videoscale".to_owned(),
-                // superfast: 1.6× veryfast's speed at the same bit rate (docs/PERFORMANCE.md),
-                // so that a 2-core station records 1080p beside its model.
+                // ultrafast: 2.3× veryfast's speed at the same bit rate, so that a 2-core
+                // station records 1080p beside its model (docs/PERFORMANCE.md); a bigger
+                // CPU may trade speed for quality with `[media] overrides.encoder`.
                 format!(
-                    "x264enc tune=zerolatency speed-preset=superfast bitrate={bitrate_kbps} key-int-max={keyframe_interval}"
+                    "x264enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max={keyframe_interval}"
                 ),
             ),
             Profile::Jetson => (
@@ -356,7 +357,7 @@ mod tests {
         assert_eq!(f.decoder, "openh264dec");
         assert_eq!(
             f.encoder,
-            "x264enc tune=zerolatency speed-preset=superfast bitrate=4000 key-int-max=25"
+            "x264enc tune=zerolatency speed-preset=ultrafast bitrate=4000 key-int-max=25"
         );
         let j = Fragments::new(Profile::Jetson, &MediaOverrides::default(), 4000, 30);
         assert!(j.encoder.contains("nvv4l2h264enc bitrate=4000000"));
