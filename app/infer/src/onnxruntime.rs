@@ -70,6 +70,9 @@ impl OnnxRuntimeBackend {
         let threads = threads.max(1);
         let session = Session::builder(environment)
             .and_then(|b| b.with_intra_threads(threads as usize).map_err(Into::into))
+            // Idle pool threads sleep instead of spinning: on a 2-core station
+            // a spinning thread takes the core the video needs.
+            .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
             .and_then(|mut b| b.commit_from_file(&path))
             .map_err(|e| load(e.to_string()))?;
         let declared: Vec<(String, Option<Vec<usize>>)> = session
