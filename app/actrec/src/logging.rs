@@ -1,6 +1,6 @@
 //! Where logs go: journald when systemd started us with its journal on
 //! stderr (`JOURNAL_STREAM` names it), readable lines on stderr otherwise.
-//! `RUST_LOG` filters both (default `info`).
+//! `RUST_LOG` filters both (default `info`); colour only on a terminal.
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -21,6 +21,8 @@ pub fn init() {
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // No colour codes in log files (`actrec bench` and `eval` keep the engine's).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter())
         .init();
 }
