@@ -8,7 +8,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use common::{root, temp_dir};
+use common::{root, synth_clip, temp_dir};
 
 const BASELINE: &str = r#"{"name": "baseline", "frames": 120, "video_seconds": 4.0, "windows": 4,
   "wall_seconds": 8.0, "fps": 15.0, "cpu_percent": 190.0, "peak_rss_mb": 6000.0,
@@ -18,16 +18,7 @@ const BASELINE: &str = r#"{"name": "baseline", "frames": 120, "video_seconds": 4
 #[test]
 fn bench_measures_four_runs_and_compares_them_with_a_baseline() {
     let dir = temp_dir("bench");
-    let clip = dir.join("clip");
-    let synth = Command::new(env!("CARGO_BIN_EXE_actrec"))
-        .args([
-            "synth", "--seed", "9001", "--parts", "1", "--width", "320", "--height", "180", "--out",
-        ])
-        .arg(&clip)
-        .current_dir(root())
-        .output()
-        .expect("actrec synth");
-    assert!(synth.status.success(), "{}", String::from_utf8_lossy(&synth.stderr));
+    let clip = synth_clip(&dir.join("clip"), 9001, 320, 180);
     std::fs::write(dir.join("baseline.json"), BASELINE).expect("baseline");
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).expect("bin");
@@ -45,7 +36,7 @@ fn bench_measures_four_runs_and_compares_them_with_a_baseline() {
         .args(["bench", "--seconds", "4", "--config"])
         .arg(root().join("config/demo/station.toml"))
         .arg("--clip")
-        .arg(clip.join("clip.mp4"))
+        .arg(&clip)
         .arg("--out")
         .arg(&out)
         .arg("--baseline")

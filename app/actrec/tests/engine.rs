@@ -272,26 +272,14 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
 fn the_engine_runs_the_model_on_live_frames() {
     let dir = temp_dir("live");
     let config = station(&dir);
-    let clip = dir.join("synth");
-    let synth = Command::new(env!("CARGO_BIN_EXE_actrec"))
-        .args([
-            "synth", "--seed", "9000", "--parts", "1", "--width", "640", "--height", "360", "--out",
-        ])
-        .arg(&clip)
-        .current_dir(root())
-        .output()
-        .expect("actrec synth");
-    assert!(synth.status.success(), "{}", String::from_utf8_lossy(&synth.stderr));
+    let clip = synth_clip(&dir.join("synth"), 9000, 640, 360);
     let text = std::fs::read_to_string(&config)
         .expect("config")
         .replace(
             &dir.join("model").display().to_string(),
             &root().join("config/models/demo").display().to_string(),
         )
-        .replace(
-            &dir.join("clip.mp4").display().to_string(),
-            &clip.join("clip.mp4").display().to_string(),
-        );
+        .replace(&dir.join("clip.mp4").display().to_string(), &clip.display().to_string());
     std::fs::write(&config, text).expect("config");
     let engine = Engine::start(&config, &["--source", "clip", "--exit-on-end"]);
     let events = engine.until_stopped(Duration::from_secs(60));

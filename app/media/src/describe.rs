@@ -236,6 +236,28 @@ pub struct OutputPlan {
     pub clips: bool,
 }
 
+impl OutputPlan {
+    /// Where the RTP stream goes: the configured host, or the RTSP server's loopback feed.
+    fn rtp_target(&self) -> Option<(String, u16)> {
+        match &self.outputs.stream {
+            Some(StreamOutput::Rtp { host, port }) => Some((host.to_string(), *port)),
+            Some(StreamOutput::Rtsp { .. }) => self.rtsp_feed_port.map(|p| ("127.0.0.1".to_owned(), p)),
+            None => None,
+        }
+    }
+
+    /// Whether the annotated video is encoded: recorded, streamed or kept for clips.
+    fn encoded(&self) -> bool {
+        self.mp4_location.is_some() || self.rtp_target().is_some() || self.clips
+    }
+
+    /// Whether any output takes the annotated video; without one the engine
+    /// decodes no display frames (decisions only).
+    pub fn has_outputs(&self) -> bool {
+        self.encoded() || self.outputs.shm.is_some() || self.outputs.preview
+    }
+}
+
 /// appsrc → overlays → tee → every configured output.
 pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
     let FrameSizes {
@@ -252,13 +274,7 @@ pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
          tee name=raw allow-not-linked=true"
     );
     let outputs = &plan.outputs;
-    let rtp_target = match &outputs.stream {
-        Some(StreamOutput::Rtp { host, port }) => Some((host.to_string(), *port)),
-        Some(StreamOutput::Rtsp { .. }) => plan.rtsp_feed_port.map(|p| ("127.0.0.1".to_owned(), p)),
-        None => None,
-    };
-    let encoded = plan.mp4_location.is_some() || rtp_target.is_some() || plan.clips;
-    if encoded {
+    if plan.encoded() {
         d.push_str(&format!(
             " raw. ! queue ! {} ! video/x-h264,profile=high ! h264parse config-interval=-1 ! \
              video/x-h264,stream-format=byte-stream,alignment=au ! tee name=h264",
@@ -281,7 +297,7 @@ pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
                 quote(location)
             ));
         }
-        if let Some((host, port)) = rtp_target {
+        if let Some((host, port)) = plan.rtp_target() {
             d.push_str(&format!(
                 " h264. ! queue ! rtph264pay config-interval=1 pt=96 ! udpsink host={host} port={port} sync=false async=false"
             ));
@@ -301,7 +317,7 @@ pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
     if outputs.preview {
         d.push_str(" raw. ! queue leaky=downstream max-size-buffers=2 ! videoconvert ! autovideosink sync=false");
     }
-    if !encoded && outputs.shm.is_none() && !outputs.preview {
+    if !plan.has_outputs() {
         d.push_str(" raw. ! queue ! fakesink sync=false async=false");
     }
     d
@@ -454,6 +470,7 @@ mod tests {
         assert!(d.contains("appsink name=evidence"));
         assert!(d.contains("video/x-raw,format=BGRx ! appsink name=panel"));
         assert!(!d.contains("fakesink"));
+        assert!(plan.has_outputs());
     }
 
     #[test]
@@ -467,5 +484,6 @@ mod tests {
         let d = output(&plan, &generic(), SIZES);
         assert!(!d.contains("x264enc"));
         assert!(d.ends_with("raw. ! queue ! fakesink sync=false async=false"));
+        assert!(!plan.has_outputs());
     }
 }

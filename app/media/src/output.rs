@@ -375,10 +375,9 @@ impl Output {
         }
     }
 
-    /// Ends every output cleanly: the last recording is finished and closed,
-    /// and clips still being written are completed.
-    /// Ends the outputs once the ingest is gone: every display frame taken,
-    /// the files finalised. Returns the display frames sent in.
+    /// Ends every output cleanly once the ingest is gone: every display frame
+    /// taken, the last recording finished and closed, clips still being
+    /// written completed. Returns the display frames sent in.
     pub fn shutdown(mut self) -> u64 {
         if let Some(feeder) = self.feeder.take() {
             let _ = feeder.join();

@@ -220,7 +220,7 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
         .as_ref()
         .map(|shm| std::path::absolute(&shm.path).unwrap_or_else(|_| shm.path.clone()));
     // Decisions only (no annotated output): no display branch to decode for.
-    let display = has_annotated_output(&output_config.plan.outputs);
+    let display = output_config.plan.has_outputs();
     let mut output = Output::start(output_config, events_tx.clone())?;
     let ingest = Ingest::start(
         IngestConfig {
@@ -367,14 +367,6 @@ fn report_usage(path: &Path, model_frames: u64, display_frames: u64) -> Result<(
         "peak_rss_kb": usage.peak_rss_kb,
         "cpu_seconds": usage.cpu_seconds,
     }))
-}
-
-fn has_annotated_output(outputs: &Outputs) -> bool {
-    outputs.mp4.is_some()
-        || outputs.stream.is_some()
-        || outputs.shm.is_some()
-        || outputs.preview
-        || outputs.clips.is_some()
 }
 
 fn has_desktop() -> bool {
