@@ -176,6 +176,9 @@ fn onnx_runtime_agrees_with_tract_and_checks_the_manifest() {
     let mut tract = TractBackend::load(&dir, &manifest, 1).expect("tract loads");
     let mut ort = OnnxRuntimeBackend::load(&dir, &manifest, 1, Some(&library)).expect("ONNX Runtime loads");
     assert_eq!(ort.name(), "ONNX Runtime (CPU, 1 thread)");
+    // Both pathways' first convolutions run as 2D convolutions over the
+    // frames (the rewrite ONNX Runtime gets), and still agree with tract.
+    assert_eq!(ort.convolutions_as_2d(), 2);
     let mut worst = 0.0f32;
     for clip in clips(9002, 12) {
         let (a, b) = (tract.infer(&clip).expect("tract"), ort.infer(&clip).expect("ort"));

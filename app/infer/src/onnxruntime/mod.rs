@@ -12,6 +12,8 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::TensorRef;
 
+mod frames_as_images;
+
 use crate::io::{self, Input};
 use crate::{InferError, InferenceBackend};
 
@@ -22,6 +24,7 @@ pub struct OnnxRuntimeBackend {
     session: Session,
     inputs: Vec<Input>,
     name: String,
+    convolutions_as_2d: usize,
 }
 
 /// The library is opened once per process, and its environment lives as long.
@@ -67,13 +70,18 @@ impl OnnxRuntimeBackend {
             .or(from_env)
             .unwrap_or_else(|| "libonnxruntime.so".into());
         let environment = environment(&library).map_err(load)?;
+        let bytes = std::fs::read(&path).map_err(|e| load(e.to_string()))?;
+        let rewritten = frames_as_images::rewrite(&bytes).map_err(load)?;
         let threads = threads.max(1);
         let session = Session::builder(environment)
             .and_then(|b| b.with_intra_threads(threads as usize).map_err(Into::into))
             // Idle pool threads sleep instead of spinning: on a 2-core station
             // a spinning thread takes the core the video needs.
             .and_then(|b| b.with_intra_op_spinning(false).map_err(Into::into))
-            .and_then(|mut b| b.commit_from_file(&path))
+            .and_then(|mut b| match &rewritten {
+                Some((model, _)) => b.commit_from_memory(model),
+                None => b.commit_from_file(&path),
+            })
             .map_err(|e| load(e.to_string()))?;
         let declared: Vec<(String, Option<Vec<usize>>)> = session
             .inputs()
@@ -90,6 +98,7 @@ impl OnnxRuntimeBackend {
         let mut backend = Self {
             session,
             inputs,
+            convolutions_as_2d: rewritten.as_ref().map_or(0, |(_, count)| *count),
             name: format!(
                 "ONNX Runtime (CPU, {threads} thread{})",
                 if threads == 1 { "" } else { "s" }
@@ -97,6 +106,14 @@ impl OnnxRuntimeBackend {
         };
         io::probe(&path, manifest, &mut backend)?;
         Ok(backend)
+    }
+}
+
+impl OnnxRuntimeBackend {
+    /// How many of the model's 3D convolutions run as 2D convolutions over
+    /// the frames (`frames_as_images`).
+    pub fn convolutions_as_2d(&self) -> usize {
+        self.convolutions_as_2d
     }
 }
 
