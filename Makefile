@@ -29,7 +29,7 @@ ORT_SHA256 := 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR := $(HOME)/.cache/actrec/onnxruntime-$(ORT_VERSION)
 export ORT_DYLIB_PATH := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
 
-.PHONY: demo test bench deps station-deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station-disk station station-test station-smoke
+.PHONY: trt-shim demo test bench deps station-deps toolchain onnxruntime check fmt screenshots deb deb-package station-image station-disk station station-test station-smoke
 
 # $(call apt_install,PACKAGES): installs those of PACKAGES that are missing.
 define apt_install
@@ -111,6 +111,10 @@ test: station-deps
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
 	$(CARGO) check $(PROFILE) -q -p actrec-synth --no-default-features --bin actrec-synth
 	$(CARGO) check $(PROFILE) -q -p actrec-panel --no-default-features --features kms
+	@# The contract tests of the tensorrt backend open this stand-in shim.
+	$(CARGO) build $(PROFILE) -q -p actrec-fake-trt-shim
+	@# CUDA preprocessing compiles without CUDA (it runs on the lent GPU only).
+	$(CARGO) clippy $(PROFILE) -q -p actrec-preprocess --features cuda-12080 --all-targets -- -D warnings
 	$(CARGO) test $(PROFILE) --workspace
 	tools/check-units
 	tools/lint-yocto
@@ -176,6 +180,12 @@ bench: deps $(BASELINE_VENV)/.installed
 	$(CARGO) bench -p actrec-core
 	$(CARGO) bench -p actrec-media
 	$(CARGO) bench -p actrec-infer
+# The TensorRT shim (docs/GPU.md), where TensorRT's headers are (JetPack:
+# apt install tensorrt-dev). Then `sudo cmake --install target/trt-shim`
+# puts libactrec_trt.so.1 in /usr/local/lib (and run `sudo ldconfig`).
+trt-shim:
+	cmake -S app/infer/trt-shim -B target/trt-shim -DCMAKE_BUILD_TYPE=Release
+	cmake --build target/trt-shim
 # PyTorch, PyAV and OpenCV for the baseline, from PyPI, outside the clone.
 $(BASELINE_VENV)/.installed: tools/baseline/requirements.txt
 	python3 -m venv $(BASELINE_VENV)

@@ -47,6 +47,13 @@ enum Command {
     /// 1080p mp4, and that again at camera speed) and writes bench.json,
     /// bench.md and bench.png to --out.
     Bench(cmd::bench::Args),
+    /// Build the TensorRT engine of the configured model for this TensorRT and GPU (Jetson).
+    ///
+    /// Runs trtexec (FP16 by default; `[model.tensorrt] precision`) into the
+    /// engines folder of the data directory, with a timing cache. An engine
+    /// with the same key (model hash, TensorRT version, GPU, precision) is
+    /// kept, not rebuilt. What actrec-engine-build.service runs.
+    BuildEngine(cmd::build_engine::Args),
     /// Check the audit log's hash chain; names the first broken row (exit 2).
     VerifyAudit(cmd::verify_audit::Args),
     /// Export the audit log (CSV, JSON lines, evidence clips, MANIFEST.json) to a folder.
@@ -88,6 +95,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => cmd::synth::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::BuildEngine(args) => cmd::build_engine::run(&args),
         Command::VerifyAudit(args) => cmd::verify_audit::run(&args),
         Command::Export(args) => cmd::export::run(&args),
         Command::VerifyExport(args) => cmd::verify_export::run(&args),

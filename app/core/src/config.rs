@@ -227,6 +227,62 @@ pub struct ModelRef {
     /// a station's hardware. Keep it below systemd's `WatchdogSec`.
     #[serde(default = "default_stall_seconds")]
     pub stall_seconds: u32,
+    /// The `tensorrt` backend (Jetson): `[model.tensorrt]`.
+    #[serde(default)]
+    pub tensorrt: TensorRtRef,
+}
+
+/// `[model.tensorrt]`: how the station finds TensorRT and which engine it
+/// builds (`actrec build-engine`) and runs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TensorRtRef {
+    /// The shim library (`app/infer/trt-shim`); default `libactrec_trt.so.1`
+    /// on the loader's search path.
+    #[serde(default = "default_shim")]
+    pub shim: PathBuf,
+    /// The engine's precision. Default `fp16`; `int8` needs a GPU with fast
+    /// INT8 (not the Nano) and a calibration cache.
+    #[serde(default)]
+    pub precision: Precision,
+    /// Where built engines are kept; default `engines` in `station.data_dir`
+    /// (relative paths are too).
+    #[serde(default)]
+    pub engines_dir: Option<PathBuf>,
+}
+
+impl Default for TensorRtRef {
+    fn default() -> Self {
+        Self {
+            shim: default_shim(),
+            precision: Precision::default(),
+            engines_dir: None,
+        }
+    }
+}
+
+fn default_shim() -> PathBuf {
+    "libactrec_trt.so.1".into()
+}
+
+/// Precision of a TensorRT engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    Fp32,
+    #[default]
+    Fp16,
+    Int8,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Int8 => "int8",
+        }
+    }
 }
 
 fn default_threads() -> u32 {
@@ -241,10 +297,12 @@ fn default_stall_seconds() -> u32 {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelBackend {
-    /// The fastest that loads: ONNX Runtime, else tract; the engine says why
-    /// it fell back.
+    /// The fastest that loads: TensorRT, else ONNX Runtime, else tract; the
+    /// engine says why it fell back.
     #[default]
     Auto,
+    /// TensorRT through the shim, on an engine `actrec build-engine` built.
+    Tensorrt,
     /// tract: pure Rust, always built.
     Tract,
     /// ONNX Runtime, opened at run time (cargo feature `onnxruntime`).
@@ -257,6 +315,16 @@ pub struct InferenceSettings {
     pub backend: ModelBackend,
     pub threads: u32,
     pub onnxruntime_library: Option<PathBuf>,
+    pub tensorrt: TensorRtSettings,
+}
+
+/// The `tensorrt` backend's settings, with paths resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorRtSettings {
+    pub shim: PathBuf,
+    /// Where built engines are kept: `station.data_dir`/engines.
+    pub engines_dir: PathBuf,
+    pub precision: Precision,
 }
 
 impl Default for InferenceSettings {
@@ -265,6 +333,11 @@ impl Default for InferenceSettings {
             backend: ModelBackend::Auto,
             threads: default_threads(),
             onnxruntime_library: None,
+            tensorrt: TensorRtSettings {
+                shim: default_shim(),
+                engines_dir: "engines".into(),
+                precision: Precision::default(),
+            },
         }
     }
 }
@@ -600,6 +673,9 @@ impl StationConfig {
             {
                 report.at("model.onnxruntime_library", "onnxruntime_library is empty");
             }
+            if model.tensorrt.shim.as_os_str().is_empty() {
+                report.at("model.tensorrt.shim", "shim is empty");
+            }
         }
         if let Some(sequence) = &sequence {
             if sequence.file.as_os_str().is_empty() {
@@ -703,6 +779,23 @@ impl StationConfig {
             backend: self.model.backend,
             threads: self.model.threads,
             onnxruntime_library: self.model.onnxruntime_library.as_ref().map(|p| config_dir.join(p)),
+            tensorrt: TensorRtSettings {
+                // A bare name is for the loader to search; a path is relative
+                // to the config file.
+                shim: if self.model.tensorrt.shim.components().count() > 1 {
+                    config_dir.join(&self.model.tensorrt.shim)
+                } else {
+                    self.model.tensorrt.shim.clone()
+                },
+                engines_dir: self.data_dir(config_dir).join(
+                    self.model
+                        .tensorrt
+                        .engines_dir
+                        .as_deref()
+                        .unwrap_or(Path::new("engines")),
+                ),
+                precision: self.model.tensorrt.precision,
+            },
         }
     }
 

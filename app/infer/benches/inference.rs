@@ -51,7 +51,7 @@ fn main() {
             let settings = InferenceSettings {
                 backend,
                 threads,
-                onnxruntime_library: None,
+                ..InferenceSettings::default()
             };
             match actrec_infer::load(&model_dir, &manifest, &settings) {
                 Ok(mut loaded) => runs.push((

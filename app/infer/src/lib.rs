@@ -6,12 +6,16 @@
 //! loaded at run time from a shared library). [`FakeBackend`] stands in for
 //! tests of everything around inference. [`Classifier`] turns logits into
 //! the per-window prediction the step decoder reads. [`load`] picks the
-//! backend the station config names.
+//! backend the station config names. [`TensorRtBackend`] runs TensorRT
+//! through a C++ shim opened at run time (Jetson).
 
 mod fake;
 mod io;
 #[cfg(feature = "onnxruntime")]
 mod onnxruntime;
+// The FFI to the TensorRT shim: the only unsafe code of this crate.
+#[allow(unsafe_code)]
+pub mod tensorrt;
 mod tract;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +28,7 @@ use actrec_preprocess::Clip;
 pub use fake::FakeBackend;
 #[cfg(feature = "onnxruntime")]
 pub use onnxruntime::OnnxRuntimeBackend;
+pub use tensorrt::TensorRtBackend;
 pub use tract::TractBackend;
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +53,7 @@ pub struct Loaded {
 }
 
 /// Loads the model in `model_dir` on the backend `settings` names; `auto`
-/// tries ONNX Runtime, then tract.
+/// tries TensorRT, then ONNX Runtime, then tract.
 pub fn load(model_dir: &Path, manifest: &Manifest, settings: &InferenceSettings) -> Result<Loaded, InferError> {
     let tract = || -> Result<Box<dyn InferenceBackend>, InferError> {
         Ok(Box::new(TractBackend::load(model_dir, manifest, settings.threads)?))
@@ -64,6 +69,13 @@ pub fn load(model_dir: &Path, manifest: &Manifest, settings: &InferenceSettings)
         #[cfg(not(feature = "onnxruntime"))]
         Err(InferError::NotBuilt("onnxruntime"))
     };
+    let tensorrt = || -> Result<Box<dyn InferenceBackend>, InferError> {
+        Ok(Box::new(TensorRtBackend::load(
+            model_dir,
+            manifest,
+            &settings.tensorrt,
+        )?))
+    };
     let only = |backend| Loaded {
         backend,
         fell_back: Vec::new(),
@@ -71,15 +83,28 @@ pub fn load(model_dir: &Path, manifest: &Manifest, settings: &InferenceSettings)
     match settings.backend {
         ModelBackend::Tract => tract().map(only),
         ModelBackend::Onnxruntime => onnxruntime().map(only),
-        ModelBackend::Auto => match onnxruntime() {
-            Ok(backend) => Ok(only(backend)),
-            // A model that does not match its manifest is wrong on every backend.
-            Err(err @ InferError::Mismatch { .. }) => Err(err),
-            Err(err) => Ok(Loaded {
-                backend: tract()?,
-                fell_back: vec![format!("ONNX Runtime: {err}")],
-            }),
-        },
+        ModelBackend::Tensorrt => tensorrt().map(only),
+        ModelBackend::Auto => {
+            let mut fell_back = Vec::new();
+            match tensorrt() {
+                Ok(backend) => return Ok(Loaded { backend, fell_back }),
+                // An engine that does not match the manifest is stale or
+                // wrong: the CPU runs the model meanwhile.
+                Err(err) => fell_back.push(format!("TensorRT: {err}")),
+            }
+            match onnxruntime() {
+                Ok(backend) => Ok(Loaded { backend, fell_back }),
+                // A model that does not match its manifest is wrong on every backend.
+                Err(err @ InferError::Mismatch { .. }) => Err(err),
+                Err(err) => {
+                    fell_back.push(format!("ONNX Runtime: {err}"));
+                    Ok(Loaded {
+                        backend: tract()?,
+                        fell_back,
+                    })
+                }
+            }
+        }
     }
 }
 

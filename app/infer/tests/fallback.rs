@@ -16,12 +16,15 @@ fn auto_falls_back_to_tract_and_says_why() {
         backend: ModelBackend::Auto,
         threads: 1,
         onnxruntime_library: Some(missing.clone()),
+        ..InferenceSettings::default()
     };
     let loaded = actrec_infer::load(&dir, &manifest, &settings).expect("tract loads");
     assert_eq!(loaded.backend.name(), "tract (CPU, 1 thread)");
-    assert_eq!(loaded.fell_back.len(), 1);
+    // TensorRT first (no shim here), then ONNX Runtime.
+    assert_eq!(loaded.fell_back.len(), 2, "{:?}", loaded.fell_back);
+    assert!(loaded.fell_back[0].starts_with("TensorRT: "), "{:?}", loaded.fell_back);
     assert!(
-        loaded.fell_back[0].contains("/nonexistent/libonnxruntime.so.1"),
+        loaded.fell_back[1].contains("/nonexistent/libonnxruntime.so.1"),
         "{:?}",
         loaded.fell_back
     );

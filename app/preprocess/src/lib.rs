@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use actrec_core::manifest::InputSpec;
 
+pub mod gpu;
+
 /// One RGB frame at the model's size (size × size × 3, row-major).
 #[derive(Debug, Clone)]
 pub struct ModelFrame {
@@ -42,6 +44,15 @@ pub enum PreprocessError {
         want: usize,
         size: usize,
     },
+}
+
+/// The manifest's normalisation of 8-bit channel values as `value * scale +
+/// offset`: `(value / 255 - mean) / std`.
+pub(crate) fn affine(spec: &InputSpec) -> [(f32, f32); 3] {
+    std::array::from_fn(|c| {
+        let scale = 1.0 / (255.0 * spec.std[c]);
+        (scale, -spec.mean[c] / spec.std[c])
+    })
 }
 
 /// `count` indices into `len` items, as `torch.linspace(0, len - 1, count).long()`.
@@ -97,17 +108,13 @@ pub struct Windower {
 
 impl Windower {
     pub fn new(spec: &InputSpec) -> Self {
-        let affine = std::array::from_fn(|c| {
-            let scale = 1.0 / (255.0 * spec.std[c]);
-            (scale, -spec.mean[c] / spec.std[c])
-        });
         Self {
             size: spec.size as usize,
             window: spec.window_seconds,
             stride: spec.stride(),
             fast_frames: spec.fast_frames as usize,
             slow_frames: spec.slow_frames as usize,
-            affine,
+            affine: affine(spec),
             frames: VecDeque::new(),
             next_start: None,
             // Twice the slow pathway's sampling interval (250 ms for 1 s and 8

@@ -1,19 +1,19 @@
 SUMMARY = "actrec TensorRT shim: libactrec_trt, an extern \"C\" ABI over TensorRT"
 DESCRIPTION = "A small C++ library between actrec-infer and TensorRT, so that \
                the Rust side sees one C ABI across TensorRT 8.2 (Nano, bindings \
-               API) and 8.5 (Xavier, tensor API)."
+               API), 8.5/8.6 (Xavier, Orin: tensor API) and 10.x."
 HOMEPAGE = "https://example.invalid/actrec"
 LICENSE = "Apache-2.0"
 LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/Apache-2.0;md5=89aea4e17d99a7cacdbeed46a0096b10"
 
-# NOTE: the source arrives with the GPU issue, at app/infer/trt-shim/ (C++,
-# CMake, against the TensorRT headers). Until its CMakeLists.txt exists this
-# recipe is skipped, with this reason; actrec's PACKAGECONFIG "tensorrt" is
-# what pulls it in.
+# The source is app/infer/trt-shim/ (C++, CMake, against the TensorRT
+# headers); skipped, with this reason, in a tree without it. actrec's
+# PACKAGECONFIG "tensorrt" is what pulls it in. It has not been built by
+# bitbake yet (docs/GPU.md).
 require recipes-actrec/actrec/actrec-source.inc
 EXTERNALSRC = "${ACTREC_SRC_DIR}/app/infer/trt-shim"
 SKIP_RECIPE[actrec-trt-shim] = "${@'' if os.path.isfile(d.getVar('EXTERNALSRC') + '/CMakeLists.txt') \
-                                 else 'app/infer/trt-shim/ is not in the tree yet (the GPU issue)'}"
+                                 else 'app/infer/trt-shim/CMakeLists.txt is not in this tree'}"
 
 DEPENDS += "cuda-cudart tensorrt-core"
 
@@ -24,8 +24,10 @@ COMPATIBLE_MACHINE = "(tegra)"
 
 inherit cmake cuda
 
-# Planned: the library gets a SONAME (libactrec_trt.so.1) and the engine
-# opens that name, so the default packaging applies (the .so.1 here, the
-# libactrec_trt.so link in -dev). An unversioned-only library would need
-# FILES_SOLIBSDEV = "" and a dev-so QA skip instead.
+# meta-tegra installs CUDA under /usr/local/cuda-X.Y in the sysroot.
+EXTRA_OECMAKE += "-DCUDA_ROOT=${STAGING_DIR_HOST}/usr/local/cuda-${CUDA_VERSION}"
+
+# The library's SONAME is libactrec_trt.so.1 and the engine opens that
+# name, so the default packaging applies (the .so.1 here, the
+# libactrec_trt.so link and actrec_trt.h in -dev).
 RDEPENDS:${PN} += "cuda-cudart tensorrt-core"

@@ -43,14 +43,16 @@ EXTRA_CARGO_FLAGS = "--frozen --package actrec --package actrec-panel --no-defau
 CARGO_FEATURES = "${@oe.utils.conditional('ACTREC_DISPLAY', 'weston', 'actrec-panel/winit', 'actrec-panel/kms', d)} \
                   ${ACTREC_GPU_FEATURES}"
 
-# The GPU path comes with a later issue: the TensorRT shim (actrec-trt-shim)
-# and CUDA preprocessing. The cargo feature names below are the planned ones;
-# keep PACKAGECONFIG empty until the workspace has them.
-PACKAGECONFIG ??= ""
-PACKAGECONFIG[tensorrt] = ",,actrec-trt-shim tensorrt-core,actrec-trt-shim tensorrt-core"
-PACKAGECONFIG[cuda] = ",,,cuda-cudart"
-ACTREC_GPU_FEATURES = "${@bb.utils.contains('PACKAGECONFIG', 'tensorrt', 'actrec-infer/tensorrt', '', d)} \
-                       ${@bb.utils.contains('PACKAGECONFIG', 'cuda', 'actrec-preprocess/cuda', '', d)}"
+# The GPU path. The `tensorrt` inference backend is always built: it opens
+# the shim (actrec-trt-shim, libactrec_trt.so.1) at run time and falls back
+# to the CPU without it, so "tensorrt" only adds the shim and TensorRT, on
+# Tegra machines by default. "cuda" builds actrec-preprocess's CUDA kernels
+# for JetPack 5's CUDA 11.4 (cudarc opens libcuda and NVRTC at run time);
+# the engine does not use them yet (docs/GPU.md).
+PACKAGECONFIG ??= "${@'tensorrt' if 'tegra' in (d.getVar('MACHINEOVERRIDES') or '').split(':') else ''}"
+PACKAGECONFIG[tensorrt] = ",,,actrec-trt-shim tensorrt-core"
+PACKAGECONFIG[cuda] = ",,,cuda-cudart cuda-nvrtc"
+ACTREC_GPU_FEATURES = "${@bb.utils.contains('PACKAGECONFIG', 'cuda', 'actrec-preprocess/cuda-11040', '', d)}"
 
 # A site's own station.toml (sources, GPIO lines, PIN hash) replaces the
 # repository's demo config here, e.g. from a bbappend in the site's layer.

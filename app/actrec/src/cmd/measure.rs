@@ -52,7 +52,16 @@ impl ClipRun<'_> {
             ModelBackend::Auto => "auto",
             ModelBackend::Tract => "tract",
             ModelBackend::Onnxruntime => "onnxruntime",
+            ModelBackend::Tensorrt => "tensorrt",
         };
+        // The station's own engines and shim, so a Jetson measures TensorRT.
+        let tensorrt = config.inference(self.config_dir).tensorrt;
+        let tensorrt = format!(
+            "[model.tensorrt]\nshim = {}\nprecision = \"{}\"\nengines_dir = {}\n",
+            format_args!("{:?}", tensorrt.shim.display().to_string()),
+            tensorrt.precision.name(),
+            quoted(&tensorrt.engines_dir),
+        );
         let library = model
             .onnxruntime_library
             .as_ref()
@@ -61,7 +70,7 @@ impl ClipRun<'_> {
         let text = format!(
             "[station]\nid = \"measure\"\ndata_dir = \"data\"\nsource = \"clip\"\n\n\
              [sources.clip.file]\npath = {clip}\npace = \"{pace}\"\n\n{media}\n\
-             [model]\ndir = {model_dir}\nbackend = \"{backend}\"\nthreads = {threads}\n{library}\n\
+             [model]\ndir = {model_dir}\nbackend = \"{backend}\"\nthreads = {threads}\n{library}\n{tensorrt}\n\
              [decoder]\nmin_confidence = {conf}\nmin_windows = {minw}\nidle_labels = [{idle}]\n\n\
              [sequence]\nfile = {sequence}\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n\n[outputs]\n{outputs}",
             clip = quoted(self.clip),

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod build_engine;
 pub mod check;
 pub mod check_config;
 pub mod ctl;

@@ -1,0 +1,188 @@
+//! `actrec build-engine` with a stand-in `trtexec` (a script that writes the
+//! fake shim's engine format) and the fake TensorRT shim: the command's
+//! arguments, the cache key, the check of the new engine, the failure paths.
+//! No TensorRT runs here; `make test` builds the fake shim first.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{root, temp_dir};
+
+const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
+
+fn fake_shim() -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_actrec"));
+    let profile = bin.parent().expect("profile dir");
+    [profile.to_owned(), profile.join("deps")]
+        .iter()
+        .map(|dir| dir.join("libactrec_fake_trt_shim.so"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "libactrec_fake_trt_shim.so is not in {}: `cargo build -p actrec-fake-trt-shim` first (make test does)",
+                profile.display()
+            )
+        })
+}
+
+/// A station config in `dir` on the demo model, the fake shim and `precision`.
+fn config(dir: &Path, precision: &str) -> PathBuf {
+    let path = dir.join("station.toml");
+    let text = format!(
+        "[station]\nid = \"t\"\ndata_dir = \"data\"\nsource = \"cam\"\n\n[sources.cam.test]\npattern = \"smpte\"\n\n\
+         [media]\nprofile = \"generic\"\n\n[model]\ndir = {model:?}\n\n[model.tensorrt]\nshim = {shim:?}\nprecision = \"{precision}\"\n\n\
+         [decoder]\nmin_confidence = 0.6\nmin_windows = 4\nidle_labels = [\"idle\"]\n\n[sequence]\nfile = {sequence:?}\n\n\
+         [outputs]\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
+        model = root().join("config/models/demo").display().to_string(),
+        shim = fake_shim().display().to_string(),
+        sequence = root().join("config/sequences/gear-housing.toml").display().to_string(),
+    );
+    std::fs::write(&path, text).expect("config");
+    path
+}
+
+/// A `trtexec` that logs its arguments and writes `engine` to --saveEngine
+/// (or fails when `engine` is None).
+fn trtexec(dir: &Path, engine: Option<&str>) -> PathBuf {
+    let path = dir.join("trtexec");
+    std::fs::write(dir.join("engine.txt"), engine.unwrap_or("")).expect("engine text");
+    let body = match engine {
+        Some(_) => format!(
+            "for a in \"$@\"; do case $a in --saveEngine=*) cp {text:?} \"${{a#--saveEngine=}}\";; esac; done\n\
+             echo '[I] Engine built in 1.0 sec.'\n",
+            text = dir.join("engine.txt").display().to_string()
+        ),
+        None => "echo '[E] Error[4]: the network has an unsupported layer'\nexit 1\n".into(),
+    };
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> {calls:?}\n{body}",
+        calls = dir.join("calls").display().to_string()
+    );
+    std::fs::write(&path, script).expect("trtexec");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn build_engine(config: &Path, trtexec: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args(["build-engine", "--config"])
+        .arg(config)
+        .arg("--trtexec")
+        .arg(trtexec)
+        .output()
+        .expect("actrec build-engine")
+}
+
+fn engines(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("data/engines"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn builds_the_engine_once_under_its_key_with_fp16_and_a_timing_cache() {
+    let dir = temp_dir("build-engine");
+    let config = config(&dir, "fp16");
+    let trtexec = trtexec(&dir, Some(GOOD));
+
+    let out = build_engine(&config, &trtexec);
+    assert!(out.status.success(), "{}", text(&out));
+    let names = engines(&dir);
+    let engine = names.iter().find(|n| n.ends_with(".engine")).expect("an engine");
+    assert!(engine.starts_with("actrec-demo-fp16-"), "{names:?}");
+    let stem = engine.trim_end_matches(".engine");
+    assert!(
+        names.contains(&format!("{stem}.json")) && names.contains(&format!("{stem}.log")),
+        "{names:?}"
+    );
+    let description: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("data/engines").join(format!("{stem}.json"))).expect("json"),
+    )
+    .expect("JSON");
+    assert_eq!(description["tensorrt"], "8.5.2");
+    assert_eq!(description["device"], "Fake GPU");
+
+    let calls = std::fs::read_to_string(dir.join("calls")).expect("trtexec ran");
+    assert!(calls.contains("--onnx=") && calls.contains("model.onnx"), "{calls}");
+    assert!(
+        calls.contains("--fp16") && calls.contains("--timingCacheFile="),
+        "{calls}"
+    );
+    // The fake reports TensorRT 8.5.2: before 8.6 the flag is --buildOnly.
+    assert!(calls.contains("--buildOnly") && !calls.contains("--int8"), "{calls}");
+
+    // Up to date: trtexec is not run again.
+    let again = build_engine(&config, &trtexec);
+    assert!(
+        again.status.success() && text(&again).contains("up to date"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("calls"))
+            .expect("calls")
+            .lines()
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_failed_build_shows_the_end_of_the_log_and_leaves_no_engine() {
+    let dir = temp_dir("build-engine-fails");
+    let config = config(&dir, "fp16");
+    let out = build_engine(&config, &trtexec(&dir, None));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("unsupported layer"), "{}", text(&out));
+    assert!(
+        !engines(&dir).iter().any(|n| n.ends_with(".engine")),
+        "{:?}",
+        engines(&dir)
+    );
+}
+
+#[test]
+fn an_engine_that_does_not_match_the_manifest_never_takes_the_name() {
+    let dir = temp_dir("build-engine-mismatch");
+    let config = config(&dir, "fp16");
+    let out = build_engine(&config, &trtexec(&dir, Some(&GOOD.replace("logits 1 9", "logits 1 5"))));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused") && text(&out).contains("9 labels"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !engines(&dir).iter().any(|n| n.contains(".engine")),
+        "{:?}",
+        engines(&dir)
+    );
+}
+
+#[test]
+fn int8_without_the_models_calibration_cache_is_refused_before_trtexec_runs() {
+    let dir = temp_dir("build-engine-int8");
+    let config = config(&dir, "int8");
+    let out = build_engine(&config, &trtexec(&dir, Some(GOOD)));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("calibration.cache"), "{}", text(&out));
+    assert!(!dir.join("calls").exists());
+}

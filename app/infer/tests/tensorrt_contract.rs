@@ -1,0 +1,236 @@
+//! The `tensorrt` backend against the fake shim (`app/infer/fake-trt-shim`,
+//! same C ABI as `app/infer/trt-shim`): the contract between actrec and the
+//! shim, without TensorRT or a GPU. The fake is a fake: these tests say
+//! nothing about TensorRT itself.
+//!
+//! The fake is a cdylib of this workspace: `make test` builds it first
+//! (`cargo build -p actrec-fake-trt-shim`), and these tests look for it in
+//! this test binary's target directory.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actrec_core::config::{InferenceSettings, ModelBackend, Precision, TensorRtSettings};
+use actrec_core::manifest::Manifest;
+use actrec_infer::tensorrt::{Shim, engine_path};
+use actrec_infer::{InferError, InferenceBackend, TensorRtBackend};
+use actrec_preprocess::Clip;
+
+const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
+
+fn fake_shim() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let deps = exe.parent().expect("deps");
+    let profile = deps.parent().expect("profile dir");
+    [profile, deps]
+        .iter()
+        .map(|dir| dir.join("libactrec_fake_trt_shim.so"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "libactrec_fake_trt_shim.so is not in {}: build it first with `cargo build -p actrec-fake-trt-shim` (make test does)",
+                profile.display()
+            )
+        })
+}
+
+fn model_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/models/demo")
+}
+
+fn manifest() -> Manifest {
+    let text = std::fs::read_to_string(model_dir().join("manifest.toml")).expect("manifest");
+    Manifest::parse("manifest.toml", &text).expect("manifest")
+}
+
+struct Station {
+    settings: TensorRtSettings,
+    dir: PathBuf,
+}
+
+impl Drop for Station {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A data directory whose engine for the demo model holds `engine`.
+fn station(engine: Option<&str>) -> Station {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "actrec-trt-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let settings = TensorRtSettings {
+        shim: fake_shim(),
+        engines_dir: dir.join("engines"),
+        precision: Precision::Fp16,
+    };
+    if let Some(text) = engine {
+        let shim = Shim::open(&settings.shim).expect("the fake shim opens");
+        let (path, _) = engine_path(&model_dir(), &manifest(), &shim, &settings).expect("key");
+        std::fs::create_dir_all(&settings.engines_dir).expect("engines dir");
+        std::fs::write(path, text).expect("engine written");
+    }
+    Station { settings, dir }
+}
+
+fn load(station: &Station) -> Result<TensorRtBackend, InferError> {
+    TensorRtBackend::load(&model_dir(), &manifest(), &station.settings)
+}
+
+fn clip(value: f32) -> Clip {
+    let plane = 3 * 96 * 96;
+    Clip {
+        t: 0.0,
+        t_end: 1.0,
+        slow: vec![value; 8 * plane],
+        fast: vec![value; 32 * plane],
+    }
+}
+
+#[test]
+fn an_engine_that_matches_the_manifest_runs_and_its_data_goes_through() {
+    let station = station(Some(GOOD));
+    let mut backend = load(&station).expect("loads");
+    assert_eq!(backend.name(), "TensorRT (TensorRT 8.5.2, Fake GPU, fp16)");
+    let logits = backend.infer(&clip(0.5)).expect("runs");
+    // The fake's score j is (j + 1) times the mean input.
+    let expected: Vec<f32> = (1..=9).map(|j| j as f32 * 0.5).collect();
+    assert_eq!(logits, expected);
+}
+
+#[test]
+fn auto_runs_on_tensorrt_when_its_engine_is_there() {
+    let station = station(Some(GOOD));
+    let settings = InferenceSettings {
+        backend: ModelBackend::Auto,
+        tensorrt: station.settings.clone(),
+        ..InferenceSettings::default()
+    };
+    let loaded = actrec_infer::load(&model_dir(), &manifest(), &settings).expect("loads");
+    assert!(
+        loaded.backend.name().starts_with("TensorRT"),
+        "{}",
+        loaded.backend.name()
+    );
+    assert!(loaded.fell_back.is_empty(), "{:?}", loaded.fell_back);
+}
+
+#[test]
+fn without_an_engine_auto_falls_back_to_the_cpu_and_says_to_build_one() {
+    let station = station(None);
+    let err = load(&station).err().expect("no engine");
+    assert!(err.to_string().contains("run `actrec build-engine`"), "{err}");
+    assert!(err.to_string().contains("TensorRT 8.5.2, Fake GPU, fp16"), "{err}");
+
+    let settings = InferenceSettings {
+        backend: ModelBackend::Auto,
+        tensorrt: station.settings.clone(),
+        ..InferenceSettings::default()
+    };
+    let loaded = actrec_infer::load(&model_dir(), &manifest(), &settings).expect("a CPU backend loads");
+    assert!(!loaded.backend.name().starts_with("TensorRT"));
+    assert!(loaded.fell_back[0].starts_with("TensorRT: "), "{:?}", loaded.fell_back);
+    assert!(
+        loaded.fell_back[0].contains("actrec build-engine"),
+        "{:?}",
+        loaded.fell_back
+    );
+}
+
+#[test]
+fn without_the_shim_auto_falls_back_and_names_the_library() {
+    let settings = InferenceSettings {
+        backend: ModelBackend::Auto,
+        tensorrt: TensorRtSettings {
+            shim: "/nonexistent/libactrec_trt.so.1".into(),
+            engines_dir: "/nonexistent".into(),
+            precision: Precision::Fp16,
+        },
+        ..InferenceSettings::default()
+    };
+    let loaded = actrec_infer::load(&model_dir(), &manifest(), &settings).expect("a CPU backend loads");
+    assert!(
+        loaded.fell_back[0].contains("/nonexistent/libactrec_trt.so.1"),
+        "{:?}",
+        loaded.fell_back
+    );
+    let only = InferenceSettings {
+        backend: ModelBackend::Tensorrt,
+        ..settings
+    };
+    let err = actrec_infer::load(&model_dir(), &manifest(), &only)
+        .err()
+        .expect("no fallback when named");
+    assert!(err.to_string().contains("cannot open"), "{err}");
+}
+
+#[test]
+fn an_engine_of_other_shapes_is_refused_with_the_tensor_and_both_shapes() {
+    let station = station(Some(&GOOD.replace("fast 1 3 32", "fast 1 3 16")));
+    let err = load(&station).err().expect("refused");
+    let text = err.to_string();
+    assert!(matches!(err, InferError::Mismatch { .. }), "{text}");
+    assert!(
+        text.contains("`fast`") && text.contains("[1, 3, 16, 96, 96]") && text.contains("[1, 3, 32, 96, 96]"),
+        "{text}"
+    );
+
+    let station = self::station(Some(&GOOD.replace("logits 1 9", "logits 1 7")));
+    let text = load(&station).err().expect("refused").to_string();
+    assert!(text.contains("7 scores") && text.contains("9 labels"), "{text}");
+
+    let station = self::station(Some(&format!("{GOOD}type fast 1\n")));
+    let text = load(&station).err().expect("refused").to_string();
+    assert!(text.contains("`fast`") && text.contains("data type 1"), "{text}");
+}
+
+#[test]
+fn an_engine_the_shim_cannot_load_is_refused_with_its_message() {
+    let station = station(Some("a TensorRT 8.2 engine, or any foreign bytes"));
+    let err = load(&station).err().expect("null engine");
+    assert!(matches!(err, InferError::Load { .. }), "{err}");
+    assert!(
+        err.to_string().contains("not an engine of this TensorRT and GPU"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_error_during_enqueue_fails_the_window_with_the_shim_message() {
+    // The load's probe is the first enqueue; every later one fails.
+    let station = station(Some(&format!("{GOOD}fail enqueue 1\n")));
+    let mut backend = load(&station).expect("loads");
+    let err = backend.infer(&clip(0.1)).expect_err("enqueue fails");
+    assert!(matches!(err, InferError::Run(_)), "{err}");
+    assert!(err.to_string().contains("enqueue failed"), "{err}");
+}
+
+#[test]
+fn a_shim_of_another_abi_version_is_refused() {
+    const CHILD: &str = "ACTREC_FAKE_TRT_ABI";
+    if std::env::var_os(CHILD).is_some() {
+        let err = Shim::open(&fake_shim()).err().expect("refused");
+        assert!(
+            err.contains("speaks shim ABI version 99") && err.contains("version 1"),
+            "{err}"
+        );
+        return;
+    }
+    // The fake reads its version from the environment: set it in a child
+    // process only, this test alone.
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "a_shim_of_another_abi_version_is_refused", "--nocapture"])
+        .env(CHILD, "99")
+        .output()
+        .expect("child runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
