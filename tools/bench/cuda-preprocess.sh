@@ -13,8 +13,9 @@ FEATURE=${FEATURE:-cuda-13000}
 case ${1:?usage: cuda-preprocess.sh build|run} in
   build)
     mkdir -p .devbin/cuda
-    for kind in test bench; do
-      cargo "$kind" --release --no-run -p actrec-preprocess --features "$FEATURE" --message-format=json-render-diagnostics |
+    for kind in "test --release" bench; do
+      # shellcheck disable=SC2086
+      cargo $kind --no-run -p actrec-preprocess --features "$FEATURE" --message-format=json-render-diagnostics |
         python3 -c '
 import json, shutil, sys
 for line in sys.stdin:

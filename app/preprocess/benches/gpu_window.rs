@@ -44,10 +44,8 @@ fn measure(format: PixelFormat) -> Result<(), Box<dyn std::error::Error>> {
     let plan = WindowPlan::new(&spec(), FRAMES);
     let mut gpu = GpuWindower::new(layout, FRAMES, plan.clone())?;
     let stream = gpu.stream().clone();
-    let context = stream.context().clone();
     let bytes = layout.bytes();
-    // SAFETY: filled below before any read.
-    let mut pinned = unsafe { context.alloc_pinned::<u8>(FRAMES * bytes) }?;
+    let mut pinned = gpu.pinned_frames(FRAMES)?;
     for (i, b) in pinned.as_mut_slice()?.iter_mut().enumerate() {
         *b = (i * 31 % 251) as u8;
     }

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PinnedHostSlice, PushKernelArg};
 
 use super::{FrameLayout, KERNEL_NAME, KERNEL_SOURCE, WindowPlan};
 
@@ -70,7 +70,7 @@ impl GpuWindower {
             fast: stream.alloc_zeros::<f32>(3 * plan.fast_frames * plane)?,
             slow: stream.alloc_zeros::<f32>(3 * plan.slow_frames * plane)?,
             plan_slots: stream.alloc_zeros::<i32>(plan.fast_frames)?,
-            plan_slow_of: stream.memcpy_stod(&plan.slow_of)?,
+            plan_slow_of: stream.clone_htod(&plan.slow_of)?,
             stream,
             kernel,
             layout,
@@ -81,6 +81,16 @@ impl GpuWindower {
 
     pub fn stream(&self) -> &Arc<CudaStream> {
         &self.stream
+    }
+
+    /// Page-locked host memory for `frames` decoded frames, zeroed: uploads
+    /// from it run at the link's full speed.
+    pub fn pinned_frames(&self, frames: usize) -> Result<PinnedHostSlice<u8>, GpuError> {
+        let context = self.stream.context();
+        // SAFETY: the memory is zeroed below, before anyone reads it.
+        let mut pinned = unsafe { context.alloc_pinned::<u8>(frames * self.layout.bytes()) }?;
+        pinned.as_mut_slice()?.fill(0);
+        Ok(pinned)
     }
 
     /// Copies one decoded frame into `slot` (queued on the stream; from
@@ -162,9 +172,6 @@ impl GpuWindower {
 
     /// `(slow, fast)` copied to the host (waits for the stream).
     pub fn download(&self) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
-        Ok((
-            self.stream.memcpy_dtov(&self.slow)?,
-            self.stream.memcpy_dtov(&self.fast)?,
-        ))
+        Ok((self.stream.clone_dtoh(&self.slow)?, self.stream.clone_dtoh(&self.fast)?))
     }
 }
