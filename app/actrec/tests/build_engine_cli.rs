@@ -9,24 +9,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use actrec_testkit::fake_trt_shim;
 use common::{root, temp_dir};
 
 const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
-
-fn fake_shim() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_actrec"));
-    let profile = bin.parent().expect("profile dir");
-    [profile.to_owned(), profile.join("deps")]
-        .iter()
-        .map(|dir| dir.join("libactrec_fake_trt_shim.so"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "libactrec_fake_trt_shim.so is not in {}: `cargo build -p actrec-fake-trt-shim` first (make test does)",
-                profile.display()
-            )
-        })
-}
 
 /// A station config in `dir` on the demo model, the fake shim and `precision`.
 fn config(dir: &Path, precision: &str) -> PathBuf {
@@ -37,7 +23,7 @@ fn config(dir: &Path, precision: &str) -> PathBuf {
          [decoder]\nmin_confidence = 0.6\nmin_windows = 4\nidle_labels = [\"idle\"]\n\n[sequence]\nfile = {sequence:?}\n\n\
          [outputs]\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
         model = root().join("config/models/demo").display().to_string(),
-        shim = fake_shim().display().to_string(),
+        shim = fake_trt_shim().display().to_string(),
         sequence = root().join("config/sequences/gear-housing.toml").display().to_string(),
     );
     std::fs::write(&path, text).expect("config");

@@ -16,24 +16,9 @@ use actrec_core::manifest::Manifest;
 use actrec_infer::tensorrt::{Shim, engine_path};
 use actrec_infer::{InferError, InferenceBackend, TensorRtBackend};
 use actrec_preprocess::Clip;
+use actrec_testkit::fake_trt_shim;
 
 const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
-
-fn fake_shim() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary");
-    let deps = exe.parent().expect("deps");
-    let profile = deps.parent().expect("profile dir");
-    [profile, deps]
-        .iter()
-        .map(|dir| dir.join("libactrec_fake_trt_shim.so"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "libactrec_fake_trt_shim.so is not in {}: build it first with `cargo build -p actrec-fake-trt-shim` (make test does)",
-                profile.display()
-            )
-        })
-}
 
 fn model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/models/demo")
@@ -64,7 +49,7 @@ fn station(engine: Option<&str>) -> Station {
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let settings = TensorRtSettings {
-        shim: fake_shim(),
+        shim: fake_trt_shim(),
         engines_dir: dir.join("engines"),
         precision: Precision::Fp16,
     };
@@ -213,7 +198,7 @@ fn an_error_during_enqueue_fails_the_window_with_the_shim_message() {
 fn a_shim_of_another_abi_version_is_refused() {
     const CHILD: &str = "ACTREC_FAKE_TRT_ABI";
     if std::env::var_os(CHILD).is_some() {
-        let err = Shim::open(&fake_shim()).err().expect("refused");
+        let err = Shim::open(&fake_trt_shim()).err().expect("refused");
         assert!(
             err.contains("speaks shim ABI version 99") && err.contains("version 1"),
             "{err}"

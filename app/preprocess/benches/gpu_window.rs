@@ -15,21 +15,6 @@ use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan, reference_win
 const FRAMES: usize = 30;
 const WINDOWS: usize = 200;
 
-fn spec() -> InputSpec {
-    InputSpec {
-        layout: "NCTHW".into(),
-        size: 96,
-        window_seconds: 1.0,
-        stride_seconds: None,
-        fast_input: "fast".into(),
-        slow_input: "slow".into(),
-        fast_frames: 32,
-        slow_frames: 8,
-        mean: [0.45, 0.45, 0.45],
-        std: [0.225, 0.225, 0.225],
-    }
-}
-
 fn main() {
     for format in [PixelFormat::Nv12, PixelFormat::Rgba] {
         if let Err(err) = measure(format) {
@@ -41,7 +26,7 @@ fn main() {
 
 fn measure(format: PixelFormat) -> Result<(), Box<dyn std::error::Error>> {
     let layout = FrameLayout::packed(format, 1920, 1080);
-    let plan = WindowPlan::new(&spec(), FRAMES);
+    let plan = WindowPlan::new(&InputSpec::slowfast(96), FRAMES);
     let mut gpu = GpuWindower::new(layout, FRAMES, plan.clone())?;
     let stream = gpu.stream().clone();
     let bytes = layout.bytes();

@@ -214,16 +214,9 @@ mod tests {
 
     fn spec(window: f64, stride: Option<f64>) -> InputSpec {
         InputSpec {
-            layout: "NCTHW".into(),
-            size: 2,
             window_seconds: window,
             stride_seconds: stride,
-            fast_input: "fast".into(),
-            slow_input: "slow".into(),
-            fast_frames: 32,
-            slow_frames: 8,
-            mean: [0.45, 0.45, 0.45],
-            std: [0.225, 0.225, 0.225],
+            ..InputSpec::slowfast(2)
         }
     }
 

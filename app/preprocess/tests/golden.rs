@@ -25,18 +25,7 @@ fn floats(bytes: &[u8]) -> Vec<f32> {
 
 #[test]
 fn matches_pytorch_on_the_same_frames() {
-    let spec = InputSpec {
-        layout: "NCTHW".into(),
-        size: 16,
-        window_seconds: 1.0,
-        stride_seconds: None,
-        fast_input: "fast".into(),
-        slow_input: "slow".into(),
-        fast_frames: 32,
-        slow_frames: 8,
-        mean: [0.45, 0.45, 0.45],
-        std: [0.225, 0.225, 0.225],
-    };
+    let spec = InputSpec::slowfast(16);
     let mut windower = Windower::new(&spec);
     let frame_bytes = 16 * 16 * 3;
     assert_eq!(FRAMES.len(), 30 * frame_bytes);

@@ -7,21 +7,6 @@ use actrec_core::manifest::InputSpec;
 use actrec_preprocess::gpu::cuda::GpuWindower;
 use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan, reference_window};
 
-fn demo_spec() -> InputSpec {
-    InputSpec {
-        layout: "NCTHW".into(),
-        size: 96,
-        window_seconds: 1.0,
-        stride_seconds: None,
-        fast_input: "fast".into(),
-        slow_input: "slow".into(),
-        fast_frames: 32,
-        slow_frames: 8,
-        mean: [0.45, 0.45, 0.45],
-        std: [0.225, 0.225, 0.225],
-    }
-}
-
 /// Frames with edges, gradients and noise in every channel, different per frame.
 fn frames(layout: &FrameLayout, count: usize) -> Vec<Vec<u8>> {
     let mut state = 0x2545_f491_u32;
@@ -42,7 +27,7 @@ fn frames(layout: &FrameLayout, count: usize) -> Vec<Vec<u8>> {
 }
 
 fn check(format: PixelFormat) {
-    let spec = demo_spec();
+    let spec = InputSpec::slowfast(96);
     let layout = FrameLayout::packed(format, 1920, 1080);
     let frames = frames(&layout, 30);
     let plan = WindowPlan::new(&spec, frames.len());

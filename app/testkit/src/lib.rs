@@ -96,3 +96,21 @@ impl Drop for Xvfb {
         self.server.terminate(Duration::from_secs(2));
     }
 }
+
+/// The fake TensorRT shim (`app/infer/fake-trt-shim`), from the target
+/// directory of the running test; `make test` builds it before the tests.
+pub fn fake_trt_shim() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let deps = exe.parent().expect("deps");
+    let profile = deps.parent().expect("profile dir");
+    [profile, deps]
+        .iter()
+        .map(|dir| dir.join("libactrec_fake_trt_shim.so"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "libactrec_fake_trt_shim.so is not in {}: build it first with `cargo build -p actrec-fake-trt-shim` (make test does)",
+                profile.display()
+            )
+        })
+}

@@ -193,16 +193,11 @@ mod tests {
 
     fn spec(size: u32) -> InputSpec {
         InputSpec {
-            layout: "NCTHW".into(),
-            size,
-            window_seconds: 1.0,
-            stride_seconds: None,
-            fast_input: "fast".into(),
-            slow_input: "slow".into(),
             fast_frames: 8,
             slow_frames: 2,
             mean: [0.45, 0.4, 0.35],
             std: [0.225, 0.2, 0.25],
+            ..InputSpec::slowfast(size)
         }
     }
 
