@@ -1232,6 +1232,39 @@ path = "audit.sqlite"
     }
 
     #[test]
+    fn tensorrt_settings_default_resolve_and_are_checked() {
+        let config = StationConfig::parse("/etc/actrec/station.toml", GOOD).expect("valid");
+        let tensorrt = config.inference(Path::new("/etc/actrec")).tensorrt;
+        // A bare library name is left to the loader; engines live in the data directory.
+        assert_eq!(tensorrt.shim, PathBuf::from("libactrec_trt.so.1"));
+        assert_eq!(tensorrt.precision, Precision::Fp16);
+        assert_eq!(
+            tensorrt.engines_dir,
+            Path::new("/etc/actrec").join(&config.station.data_dir).join("engines")
+        );
+        let named = GOOD.replace(
+            "dir = \"models/demo\"\n",
+            "dir = \"models/demo\"\n\n[model.tensorrt]\nshim = \"lib/libactrec_trt.so.1\"\nprecision = \"int8\"\nengines_dir = \"/opt/engines\"\n",
+        );
+        let config = StationConfig::parse("station.toml", &named).expect("valid");
+        let tensorrt = config.inference(Path::new("/etc/actrec")).tensorrt;
+        assert_eq!(tensorrt.shim, PathBuf::from("/etc/actrec/lib/libactrec_trt.so.1"));
+        assert_eq!(tensorrt.precision, Precision::Int8);
+        assert_eq!(tensorrt.engines_dir, PathBuf::from("/opt/engines"));
+        let bad = GOOD.replace(
+            "dir = \"models/demo\"\n",
+            "dir = \"models/demo\"\n\n[model.tensorrt]\nprecision = \"int4\"\n",
+        );
+        let found = problems(&bad);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .contains("model.tensorrt.precision: unknown variant `int4`, expected one of `fp32`, `fp16`, `int8`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn audit_retention_and_mount_roots() {
         let config = StationConfig::parse("station.toml", GOOD).expect("valid");
         assert_eq!(config.audit.max_megabytes, 1024);
