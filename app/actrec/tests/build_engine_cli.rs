@@ -16,13 +16,18 @@ const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 3
 
 /// A station config in `dir` on the demo model, the fake shim and `precision`.
 fn config(dir: &Path, precision: &str) -> PathBuf {
+    config_with_model(dir, precision, &root().join("config/models/demo"))
+}
+
+/// The same on the model in `model`.
+fn config_with_model(dir: &Path, precision: &str, model: &Path) -> PathBuf {
     let path = dir.join("station.toml");
     let text = format!(
         "[station]\nid = \"t\"\ndata_dir = \"data\"\nsource = \"cam\"\n\n[sources.cam.test]\npattern = \"smpte\"\n\n\
          [media]\nprofile = \"generic\"\n\n[model]\ndir = {model:?}\n\n[model.tensorrt]\nshim = {shim:?}\nprecision = \"{precision}\"\n\n\
          [decoder]\nmin_confidence = 0.6\nmin_windows = 4\nidle_labels = [\"idle\"]\n\n[sequence]\nfile = {sequence:?}\n\n\
          [outputs]\n\n[gpio]\nbackend = \"sim\"\n\n[audit]\npath = \"audit.sqlite\"\n",
-        model = root().join("config/models/demo").display().to_string(),
+        model = model.display().to_string(),
         shim = fake_trt_shim().display().to_string(),
         sequence = root().join("config/sequences/gear-housing.toml").display().to_string(),
     );
@@ -163,12 +168,60 @@ fn an_engine_that_does_not_match_the_manifest_never_takes_the_name() {
     );
 }
 
+/// A copy of the demo model's folder, its manifest naming a quantised export or not.
+fn model_copy(dir: &Path, quantised: bool) -> PathBuf {
+    let model = dir.join("model");
+    std::fs::create_dir_all(&model).expect("model dir");
+    let demo = root().join("config/models/demo");
+    let manifest = std::fs::read_to_string(demo.join("manifest.toml")).expect("manifest");
+    let manifest: String = manifest
+        .lines()
+        .filter(|l| !l.starts_with("int8_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let manifest = if quantised {
+        manifest.replacen(
+            "file = \"model.onnx\"\n",
+            "file = \"model.onnx\"\nint8_file = \"q.onnx\"\n",
+            1,
+        )
+    } else {
+        manifest
+    };
+    std::fs::write(model.join("manifest.toml"), manifest).expect("manifest");
+    std::fs::copy(demo.join("model.onnx"), model.join("model.onnx")).expect("model");
+    std::fs::write(model.join("q.onnx"), "a quantised export").expect("q.onnx");
+    model
+}
+
 #[test]
-fn int8_without_the_models_calibration_cache_is_refused_before_trtexec_runs() {
+fn int8_builds_from_the_quantised_export_the_manifest_names() {
+    let dir = temp_dir("build-engine-int8-qdq");
+    let config = config_with_model(&dir, "int8", &model_copy(&dir, true));
+    let out = build_engine(&config, &trtexec(&dir, Some(GOOD)));
+    assert!(out.status.success(), "{}", text(&out));
+    let calls = std::fs::read_to_string(dir.join("calls")).expect("trtexec ran");
+    assert!(
+        calls.contains("q.onnx") && calls.contains("--int8") && !calls.contains("--calib"),
+        "{calls}"
+    );
+    assert!(
+        engines(&dir)
+            .iter()
+            .any(|n| n.starts_with("actrec-demo-int8-") && n.ends_with(".engine"))
+    );
+}
+
+#[test]
+fn int8_without_an_export_or_a_calibration_cache_is_refused_before_trtexec_runs() {
     let dir = temp_dir("build-engine-int8");
-    let config = config(&dir, "int8");
+    let config = config_with_model(&dir, "int8", &model_copy(&dir, false));
     let out = build_engine(&config, &trtexec(&dir, Some(GOOD)));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("calibration.cache"), "{}", text(&out));
+    assert!(
+        text(&out).contains("int8_file") && text(&out).contains("calibration.cache"),
+        "{}",
+        text(&out)
+    );
     assert!(!dir.join("calls").exists());
 }

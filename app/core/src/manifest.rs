@@ -5,6 +5,7 @@
 //! name = "actrec-demo"
 //! version = "0.1.0"
 //! file = "model.onnx"     # the network, in this directory (absent: no network yet)
+//! int8_file = "model.int8.onnx"  # optional: the same network quantised (Q/DQ), for TensorRT INT8
 //! labels = ["idle", "riveted_start", "spacer"]
 //!
 //! [input]
@@ -35,6 +36,11 @@ pub struct Manifest {
     /// The network file, relative to the model directory.
     #[serde(default)]
     pub file: Option<String>,
+    /// The same network with its INT8 quantisation written in it
+    /// (QuantizeLinear/DequantizeLinear pairs), for TensorRT's `int8`
+    /// precision; relative to the model directory.
+    #[serde(default)]
+    pub int8_file: Option<String>,
     /// Class labels, in the order of the network's output.
     pub labels: Vec<String>,
     pub input: InputSpec,
@@ -147,10 +153,12 @@ impl Manifest {
             if input.fast_input == input.slow_input {
                 report.at("input.slow_input", "the two pathways need different input names");
             }
-            if let Some(file) = &m.file
-                && (file.is_empty() || file.contains('/'))
-            {
-                report.at("file", format!("`{file}` must be a file name in the model directory"));
+            for (field, file) in [("file", &m.file), ("int8_file", &m.int8_file)] {
+                if let Some(file) = file
+                    && (file.is_empty() || file.contains('/'))
+                {
+                    report.at(field, format!("`{file}` must be a file name in the model directory"));
+                }
             }
             if input.fast_frames == 0 {
                 report.at("input.fast_frames", "fast_frames must be at least 1");
@@ -208,5 +216,20 @@ std = [0.225, 0.225, 0.225]
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["labels[2]", "input.slow_frames", "input.std[1]"]);
         assert_eq!(problems.0[0].line, 4);
+    }
+
+    #[test]
+    fn network_files_are_names_in_the_model_directory() {
+        let named = GOOD.replace("labels =", "file = \"m.onnx\"\nint8_file = \"m.int8.onnx\"\nlabels =");
+        let m = Manifest::parse("manifest.toml", &named).expect("valid");
+        assert_eq!(m.int8_file.as_deref(), Some("m.int8.onnx"));
+        let outside = GOOD.replace("labels =", "int8_file = \"../m.int8.onnx\"\nlabels =");
+        let problems = Manifest::parse("manifest.toml", &outside).expect_err("invalid");
+        assert_eq!(problems.0[0].field, "int8_file");
+        assert!(
+            problems.0[0]
+                .message
+                .contains("must be a file name in the model directory")
+        );
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use actrec_core::config::Precision;
 use actrec_core::diag::Problems;
-use actrec_infer::tensorrt::{EngineKey, Shim, TensorRtBackend, engine_path, version_text};
+use actrec_infer::tensorrt::{EngineKey, Shim, TensorRtBackend, engine_path, engine_source, version_text};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::verify_audit::load_config;
@@ -52,7 +52,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let shim = Shim::open(&settings.shim).map_err(|message| problem(&settings.shim, message))?;
     let (engine, key) =
         engine_path(&model_dir, &manifest, &shim, &settings).map_err(|e| problem(&model_dir, e.to_string()))?;
-    let model = model_dir.join(manifest.file.as_deref().unwrap_or_default());
+    let model = engine_source(&model_dir, &manifest, key.precision).map_err(|e| problem(&model_dir, e.to_string()))?;
+    let quantised = manifest.int8_file.is_some() && key.precision == Precision::Int8;
     if engine.is_file() && !args.force {
         println!("{}: up to date ({})", engine.display(), key.describe());
         return Ok(());
@@ -68,7 +69,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .map_err(|e| problem(&settings.engines_dir, format!("cannot create: {e}")))?;
     let partial = engine.with_extension("engine.part");
     let log = engine.with_extension("log");
-    let command = trtexec_command(&trtexec, &model, &model_dir, &partial, &settings.engines_dir, &key)?;
+    let command = trtexec_command(
+        &trtexec,
+        &model,
+        &model_dir,
+        &partial,
+        &settings.engines_dir,
+        &key,
+        quantised,
+    )?;
     eprintln!(
         "building {} for {} with {} (log: {})",
         engine.display(),
@@ -116,9 +125,10 @@ fn find_trtexec(named: Option<&Path>) -> Result<PathBuf, Failure> {
         })
 }
 
-/// trtexec's arguments for this key. INT8 reads a calibration cache shipped
-/// with the model (`calibration.cache`); FP16 is also allowed there, for the
-/// layers INT8 cannot run.
+/// trtexec's arguments for this key. INT8 builds from the quantised export
+/// when the manifest names one (`int8_file`: the scales are in the model),
+/// else from a calibration cache shipped with the model
+/// (`calibration.cache`); FP16 is also allowed, for the layers INT8 cannot run.
 fn trtexec_command(
     trtexec: &Path,
     model: &Path,
@@ -126,6 +136,7 @@ fn trtexec_command(
     engine: &Path,
     engines_dir: &Path,
     key: &EngineKey,
+    quantised: bool,
 ) -> Result<Command, Failure> {
     let mut command = Command::new(trtexec);
     command
@@ -148,12 +159,16 @@ fn trtexec_command(
         Precision::Fp16 => {
             command.arg("--fp16");
         }
+        Precision::Int8 if quantised => {
+            command.args(["--int8", "--fp16"]);
+        }
         Precision::Int8 => {
             let cache = model_dir.join("calibration.cache");
             if !cache.is_file() {
                 return Err(problem(
                     &cache,
-                    "precision int8 needs the model's calibration cache here (docs/GPU.md); or use \"fp16\"",
+                    "precision int8 needs a quantised export named by the manifest's `int8_file`, \
+                     or a calibration cache here (docs/GPU.md); or use \"fp16\"",
                 ));
             }
             command

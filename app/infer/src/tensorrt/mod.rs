@@ -34,14 +34,15 @@ pub struct EngineKey {
 }
 
 impl EngineKey {
-    /// The key of `manifest.file` in `model_dir` for the shim's TensorRT and GPU.
+    /// The key of the network in `model_dir` that an engine of `precision`
+    /// is built from ([`engine_source`]), for the shim's TensorRT and GPU.
     pub fn for_model(
         model_dir: &Path,
         manifest: &Manifest,
         shim: &Shim,
         precision: Precision,
     ) -> Result<Self, InferError> {
-        let path = model_path(model_dir, manifest)?;
+        let path = engine_source(model_dir, manifest, precision)?;
         let bytes = std::fs::read(&path).map_err(|e| InferError::Load {
             path: path.clone(),
             message: e.to_string(),
@@ -97,8 +98,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn model_path(model_dir: &Path, manifest: &Manifest) -> Result<PathBuf, InferError> {
-    Ok(model_dir.join(manifest.file.as_ref().ok_or(InferError::NoModel)?))
+/// The network an engine of `precision` is built from: the quantised
+/// export (`int8_file`) for INT8 where the manifest names one, else `file`.
+pub fn engine_source(model_dir: &Path, manifest: &Manifest, precision: Precision) -> Result<PathBuf, InferError> {
+    let quantised = manifest.int8_file.as_ref().filter(|_| precision == Precision::Int8);
+    let file = quantised.or(manifest.file.as_ref()).ok_or(InferError::NoModel)?;
+    Ok(model_dir.join(file))
 }
 
 /// Where `EngineKey` puts the engine of this model, TensorRT and GPU.
@@ -289,6 +294,17 @@ mod tests {
             assert_ne!(other.file_name(&manifest), base, "{other:?}");
         }
         assert_eq!(key().describe(), "TensorRT 8.5.2, Xavier, fp16");
+
+        // INT8 builds from the quantised export where the manifest names one.
+        let dir = Path::new("/models/demo");
+        let source = |manifest: &Manifest, precision| engine_source(dir, manifest, precision).expect("a file");
+        assert_eq!(source(&manifest, Precision::Int8), dir.join("m.onnx"));
+        let quantised = Manifest {
+            int8_file: Some("m.int8.onnx".into()),
+            ..manifest.clone()
+        };
+        assert_eq!(source(&quantised, Precision::Int8), dir.join("m.int8.onnx"));
+        assert_eq!(source(&quantised, Precision::Fp16), dir.join("m.onnx"));
         assert_eq!(version_text(100300), "10.3.0");
     }
 }
