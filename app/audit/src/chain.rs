@@ -17,6 +17,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use actrec_core::hex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sha2::{Digest, Sha256};
 
@@ -41,17 +42,7 @@ pub fn row_hash(prev_hash: &str, id: i64, t_ms: i64, kind: &str, part: Option<i6
     }
     h.update(b"\n");
     h.update(body.as_bytes());
-    hex(&h.finalize())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
+    hex::encode(&h.finalize())
 }
 
 /// The last row of a chain that verified, and what the chain holds.

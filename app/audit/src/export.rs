@@ -38,7 +38,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::chain::{ChainHead, hex, open_read_only, row_hash};
+use actrec_core::hex;
+
+use crate::chain::{ChainHead, open_read_only, row_hash};
 use crate::time::Timestamp;
 
 /// Where an export is, for a progress bar or the panel.
@@ -351,7 +353,7 @@ impl Output {
         Ok(ManifestFile {
             path: self.name,
             bytes: self.bytes,
-            sha256: hex(&self.hasher.finalize()),
+            sha256: hex::encode(&self.hasher.finalize()),
         })
     }
 }
@@ -964,7 +966,7 @@ fn hash_file(path: &Path) -> io::Result<(u64, String)> {
         bytes += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok((bytes, hex(&hasher.finalize())))
+    Ok((bytes, hex::encode(&hasher.finalize())))
 }
 
 fn list_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {

@@ -555,5 +555,5 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(crate::chain::hex(&hasher.finalize()))
+    Ok(actrec_core::hex::encode(&hasher.finalize()))
 }

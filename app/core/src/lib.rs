@@ -12,7 +12,8 @@
 //! - [`inspect`]: decoder and checker joined, windows in, [`event::Event`]s out;
 //! - [`light`]: the tower light and reject relay policy, from station state;
 //! - [`pin`]: the supervisor PIN's hash and the lockout after wrong tries;
-//! - [`sync`]: a mutex lock that outlives a panic elsewhere.
+//! - [`sync`]: a mutex lock that outlives a panic elsewhere;
+//! - [`hex`]: lowercase hexadecimal for digests and hashes.
 //!
 //! Every parser reports [`diag::Problem`]s located by file, line, column and field.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod decode;
 pub mod diag;
 pub mod event;
+pub mod hex;
 pub mod inspect;
 pub mod label;
 pub mod light;

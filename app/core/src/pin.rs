@@ -78,8 +78,10 @@ impl PinHash {
         if rounds < MIN_ROUNDS {
             return Err(PinError::TooFewRounds(rounds));
         }
-        let salt = from_hex(salt).filter(|s| s.len() >= 8).ok_or(PinError::Format)?;
-        let hash = from_hex(hash)
+        let salt = crate::hex::decode(salt)
+            .filter(|s| s.len() >= 8)
+            .ok_or(PinError::Format)?;
+        let hash = crate::hex::decode(hash)
             .and_then(|h| <[u8; HASH_BYTES]>::try_from(h).ok())
             .ok_or(PinError::Format)?;
         Ok(Self { rounds, salt, hash })
@@ -98,8 +100,8 @@ impl fmt::Display for PinHash {
             f,
             "{SCHEME}${}${}${}",
             self.rounds,
-            to_hex(&self.salt),
-            to_hex(&self.hash)
+            crate::hex::encode(&self.salt),
+            crate::hex::encode(&self.hash)
         )
     }
 }
@@ -108,20 +110,6 @@ fn derive(pin: &str, salt: &[u8], rounds: u32) -> [u8; HASH_BYTES] {
     let mut out = [0u8; HASH_BYTES];
     pbkdf2::pbkdf2_hmac::<Sha256>(pin.as_bytes(), salt, rounds, &mut out);
     out
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Wrong tries before the PIN pad locks, and for how long.

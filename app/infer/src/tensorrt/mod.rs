@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actrec_core::config::{Precision, TensorRtSettings};
+use actrec_core::hex;
 use actrec_core::manifest::Manifest;
 use actrec_preprocess::Clip;
 use sha2::{Digest, Sha256};
@@ -52,7 +53,7 @@ impl EngineKey {
             message,
         })?;
         Ok(Self {
-            model_sha256: hex(&Sha256::digest(&bytes)),
+            model_sha256: hex::encode(&Sha256::digest(&bytes)),
             tensorrt: shim.tensorrt_version(),
             device,
             precision,
@@ -75,7 +76,11 @@ impl EngineKey {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
             .collect();
-        format!("{safe}-{}-{}.engine", self.precision.name(), &hex(&h.finalize())[..16])
+        format!(
+            "{safe}-{}-{}.engine",
+            self.precision.name(),
+            &hex::encode(&h.finalize())[..16]
+        )
     }
 
     /// e.g. "TensorRT 8.5.2, Xavier, fp16".
@@ -92,10 +97,6 @@ impl EngineKey {
 /// 80502 → "8.5.2".
 pub fn version_text(version: u32) -> String {
     format!("{}.{}.{}", version / 10000, version / 100 % 100, version % 100)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The network an engine of `precision` is built from: the quantised
