@@ -123,6 +123,13 @@ pub fn load_station(path: &Path) -> Result<Station, Problems> {
     }
 }
 
+/// `program` in the first folder of `$PATH` that holds it.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
 /// Reads a model directory's manifest.
 pub fn load_manifest(model_dir: &Path) -> Result<Manifest, Problems> {
     let path: PathBuf = model_dir.join(MANIFEST_FILE);

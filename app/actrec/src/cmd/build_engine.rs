@@ -20,7 +20,7 @@ use actrec_infer::tensorrt::{EngineKey, Shim, TensorRtBackend, engine_path, engi
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::verify_audit::load_config;
-use crate::files::{Failure, file_problem, load_manifest};
+use crate::files::{Failure, file_problem, load_manifest, on_path};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -108,12 +108,7 @@ fn find_trtexec(named: Option<&Path>) -> Result<PathBuf, Failure> {
     if let Some(path) = named {
         return Ok(path.to_owned());
     }
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join("trtexec"))
-        .find(|p| p.is_file());
-    on_path
+    on_path("trtexec")
         .or_else(|| Some(PathBuf::from(JETPACK_TRTEXEC)).filter(|p| p.is_file()))
         .ok_or_else(|| {
             problem(

@@ -2,7 +2,6 @@
 //! Elsewhere there is no `tegrastats` and nothing is read.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 
@@ -14,16 +13,12 @@ pub struct Sampler {
     reader: JoinHandle<Vec<String>>,
 }
 
-fn find() -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join("tegrastats"))
-        .find(|path| path.is_file())
-}
-
 impl Sampler {
     /// Starts sampling every 500 ms; `None` where there is no `tegrastats`.
     pub fn start() -> std::io::Result<Option<Self>> {
-        let Some(program) = find() else { return Ok(None) };
+        let Some(program) = crate::files::on_path("tegrastats") else {
+            return Ok(None);
+        };
         let mut child = Command::new(program)
             .args(["--interval", "500"])
             .stdout(Stdio::piped())
