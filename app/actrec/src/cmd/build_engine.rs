@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use actrec_core::config::Precision;
 use actrec_core::diag::Problems;
-use actrec_infer::tensorrt::{EngineKey, Shim, TensorRtBackend, engine_path, engine_source, version_text};
+use actrec_infer::tensorrt::{
+    EngineKey, Shim, TensorRtBackend, engine_path, engine_source, quantised_export, version_text,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::verify_audit::load_config;
@@ -53,7 +55,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let (engine, key) =
         engine_path(&model_dir, &manifest, &shim, &settings).map_err(|e| problem(&model_dir, e.to_string()))?;
     let model = engine_source(&model_dir, &manifest, key.precision).map_err(|e| problem(&model_dir, e.to_string()))?;
-    let quantised = manifest.int8_file.is_some() && key.precision == Precision::Int8;
+    let quantised = quantised_export(&manifest, key.precision).is_some();
     if engine.is_file() && !args.force {
         println!("{}: up to date ({})", engine.display(), key.describe());
         return Ok(());

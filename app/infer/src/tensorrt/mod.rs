@@ -99,11 +99,18 @@ pub fn version_text(version: u32) -> String {
     format!("{}.{}.{}", version / 10000, version / 100 % 100, version % 100)
 }
 
-/// The network an engine of `precision` is built from: the quantised
-/// export (`int8_file`) for INT8 where the manifest names one, else `file`.
+/// The quantised export an engine of `precision` is built from: the
+/// manifest's `int8_file`, for INT8 only.
+pub fn quantised_export(manifest: &Manifest, precision: Precision) -> Option<&str> {
+    manifest.int8_file.as_deref().filter(|_| precision == Precision::Int8)
+}
+
+/// The network an engine of `precision` is built from: its
+/// [`quantised_export`] if there is one, else the manifest's `file`.
 pub fn engine_source(model_dir: &Path, manifest: &Manifest, precision: Precision) -> Result<PathBuf, InferError> {
-    let quantised = manifest.int8_file.as_ref().filter(|_| precision == Precision::Int8);
-    let file = quantised.or(manifest.file.as_ref()).ok_or(InferError::NoModel)?;
+    let file = quantised_export(manifest, precision)
+        .or(manifest.file.as_deref())
+        .ok_or(InferError::NoModel)?;
     Ok(model_dir.join(file))
 }
 
