@@ -94,19 +94,28 @@ fn parse(text: &str) -> Result<Engine, String> {
     Ok(engine)
 }
 
-/// Writes `message` NUL-terminated into the caller's buffer; returns 1.
+/// Writes `text` NUL-terminated into the caller's buffer, cut to fit.
+///
+/// # Safety
+/// `buffer` is null or valid for `len` bytes.
+unsafe fn write_text(buffer: *mut c_char, len: usize, text: &str) {
+    if !buffer.is_null() && len > 0 {
+        let n = text.len().min(len - 1);
+        // SAFETY: the caller gives `len` writable bytes; n + 1 <= len.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr().cast::<c_char>(), buffer, n);
+            *buffer.add(n) = 0;
+        }
+    }
+}
+
+/// Writes `message` into the caller's error buffer; returns 1 (failed).
 ///
 /// # Safety
 /// `error` is null or valid for `len` bytes.
 unsafe fn fail(error: *mut c_char, len: usize, message: &str) -> i32 {
-    if !error.is_null() && len > 0 {
-        let n = message.len().min(len - 1);
-        // SAFETY: the caller gives `len` writable bytes; n + 1 <= len.
-        unsafe {
-            std::ptr::copy_nonoverlapping(message.as_ptr().cast::<c_char>(), error, n);
-            *error.add(n) = 0;
-        }
-    }
+    // SAFETY: the same contract.
+    unsafe { write_text(error, len, message) };
     1
 }
 
@@ -134,8 +143,8 @@ pub extern "C" fn actrec_trt_tensorrt_version() -> u32 {
 /// The buffers are null or valid for their lengths.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn actrec_trt_device_name(name: *mut c_char, len: usize, _error: *mut c_char, _: usize) -> i32 {
-    // SAFETY: the same contract; the status is reset to 0 (success).
-    unsafe { fail(name, len, "Fake GPU") };
+    // SAFETY: the same contract.
+    unsafe { write_text(name, len, "Fake GPU") };
     0
 }
 

@@ -82,12 +82,18 @@ fn checked(call: impl FnOnce(ErrorOut, usize) -> i32) -> Result<(), String> {
     }
 }
 
-fn message(buffer: &[c_char], status: i32) -> String {
+/// The NUL-terminated text the shim wrote into `buffer`.
+fn text(buffer: &[c_char]) -> String {
     // SAFETY: the buffer is zeroed and the shim writes at most its length
     // minus one bytes, so it ends with a NUL.
-    let text = unsafe { CStr::from_ptr(buffer.as_ptr()) }
+    unsafe { CStr::from_ptr(buffer.as_ptr()) }
         .to_string_lossy()
-        .into_owned();
+        .into_owned()
+}
+
+/// The shim's message for a failed call, or what failed when it gave none.
+fn message(buffer: &[c_char], status: i32) -> String {
+    let text = text(buffer);
     if text.is_empty() {
         format!("failed with status {status} and no message")
     } else {
@@ -145,7 +151,7 @@ impl Shim {
         let mut name = [0 as c_char; 256];
         // SAFETY: both buffers are as long as the lengths passed with them.
         checked(|error, len| unsafe { (self.api.device_name)(name.as_mut_ptr(), name.len(), error, len) })?;
-        Ok(message(&name, 0))
+        Ok(text(&name))
     }
 
     /// Deserialises an engine.
@@ -204,7 +210,7 @@ impl Engine {
                 raw.name[NAME_LEN - 1] = 0;
                 Ok(TensorInfo {
                     index,
-                    name: message(&raw.name, 0),
+                    name: text(&raw.name),
                     is_input: raw.is_input != 0,
                     data_type: raw.data_type,
                     dims: raw.dims[..rank].to_vec(),
