@@ -55,6 +55,15 @@ pub(crate) fn affine(spec: &InputSpec) -> [(f32, f32); 3] {
     })
 }
 
+/// The two pathways' samples of a window of `len` frames, as pytorchvideo
+/// takes them: the window members of the fast pathway's frames, and the
+/// positions among those of the slow pathway's.
+pub(crate) fn pathway_samples(len: usize, fast_frames: usize, slow_frames: usize) -> (Vec<usize>, Vec<usize>) {
+    let fast = linspace_indices(len, fast_frames);
+    let slow = linspace_indices(fast.len(), slow_frames);
+    (fast, slow)
+}
+
 /// `count` indices into `len` items, as `torch.linspace(0, len - 1, count).long()`.
 pub fn linspace_indices(len: usize, count: usize) -> Vec<usize> {
     if count == 0 || len == 0 {
@@ -177,11 +186,8 @@ impl Windower {
     }
 
     fn pack(&self, start: f64, members: &[&ModelFrame]) -> Clip {
-        let fast_idx = linspace_indices(members.len(), self.fast_frames);
-        let slow_idx: Vec<usize> = linspace_indices(fast_idx.len(), self.slow_frames)
-            .into_iter()
-            .map(|i| fast_idx[i])
-            .collect();
+        let (fast_idx, slow_in_fast) = pathway_samples(members.len(), self.fast_frames, self.slow_frames);
+        let slow_idx: Vec<usize> = slow_in_fast.into_iter().map(|i| fast_idx[i]).collect();
         Clip {
             t: start,
             t_end: start + self.window,

@@ -15,8 +15,6 @@ pub mod cuda;
 
 use actrec_core::manifest::InputSpec;
 
-use crate::linspace_indices;
-
 /// The kernel's source, compiled at run time.
 pub const KERNEL_SOURCE: &str = include_str!("window.cu");
 pub const KERNEL_NAME: &str = "actrec_window";
@@ -99,8 +97,7 @@ pub struct WindowPlan {
 impl WindowPlan {
     /// The plan for a window of `len` frames, sampled as [`crate::Windower`] does.
     pub fn new(spec: &InputSpec, len: usize) -> Self {
-        let fast = linspace_indices(len, spec.fast_frames as usize);
-        let slow = linspace_indices(fast.len(), spec.slow_frames as usize);
+        let (fast, slow) = crate::pathway_samples(len, spec.fast_frames as usize, spec.slow_frames as usize);
         let mut slow_of = vec![-1; fast.len()];
         for (s, &f) in slow.iter().enumerate() {
             slow_of[f] = s as i32;
