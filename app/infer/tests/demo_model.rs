@@ -2,33 +2,27 @@
 //! synthetic station it was never trained on (seed 9000), through the
 //! station's own preprocessing: its window labels must match the ground truth.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use actrec_core::manifest::Manifest;
 use actrec_core::sequence::Definition;
 use actrec_infer::{Classifier, InferenceBackend, TractBackend};
 use actrec_preprocess::{ModelFrame, Windower};
 use actrec_synth::plan::plan;
 use actrec_synth::render::Frames;
 use actrec_synth::variation::Variation;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{demo_manifest, demo_model_dir, root};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).expect(path)
 }
 
-fn manifest() -> Manifest {
-    Manifest::parse("manifest.toml", &read("config/models/demo/manifest.toml")).expect("manifest")
-}
-
 #[test]
 fn the_demo_model_recognises_steps_on_unseen_seeds() {
-    let manifest = manifest();
-    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest, 1).expect("model loads");
+    let manifest = demo_manifest();
+    let backend = TractBackend::load(&demo_model_dir(), &manifest, 1).expect("model loads");
     let mut classifier = Classifier::new(Box::new(backend), manifest.labels.clone());
     let mut windower = Windower::new(&manifest.input);
 
@@ -70,16 +64,16 @@ fn the_demo_model_recognises_steps_on_unseen_seeds() {
 
 #[test]
 fn a_model_that_differs_from_its_manifest_is_refused() {
-    let mut manifest = manifest();
+    let mut manifest = demo_manifest();
     manifest.input.fast_frames = 16;
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
+    let err = TractBackend::load(&demo_model_dir(), &manifest, 1)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("does not match its manifest"), "{err}");
 
-    let mut manifest = self::manifest();
+    let mut manifest = demo_manifest();
     manifest.labels.pop();
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
+    let err = TractBackend::load(&demo_model_dir(), &manifest, 1)
         .err()
         .expect("refused");
     assert!(
@@ -87,9 +81,9 @@ fn a_model_that_differs_from_its_manifest_is_refused() {
         "{err}"
     );
 
-    let mut manifest = self::manifest();
+    let mut manifest = demo_manifest();
     manifest.input.slow_input = "slowpath".into();
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
+    let err = TractBackend::load(&demo_model_dir(), &manifest, 1)
         .err()
         .expect("refused");
     assert!(
@@ -98,9 +92,9 @@ fn a_model_that_differs_from_its_manifest_is_refused() {
         "{err}"
     );
 
-    let mut manifest = self::manifest();
+    let mut manifest = demo_manifest();
     manifest.file = Some("missing.onnx".into());
-    let err = TractBackend::load(&root().join("config/models/demo"), &manifest, 1)
+    let err = TractBackend::load(&demo_model_dir(), &manifest, 1)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("missing.onnx: cannot load the model"), "{err}");
@@ -108,16 +102,16 @@ fn a_model_that_differs_from_its_manifest_is_refused() {
 
 #[test]
 fn the_backend_names_itself() {
-    let manifest = manifest();
-    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest, 1).expect("model loads");
+    let manifest = demo_manifest();
+    let backend = TractBackend::load(&demo_model_dir(), &manifest, 1).expect("model loads");
     assert_eq!(backend.name(), "tract (CPU, 1 thread)");
-    let backend = TractBackend::load(&root().join("config/models/demo"), &manifest, 2).expect("model loads");
+    let backend = TractBackend::load(&demo_model_dir(), &manifest, 2).expect("model loads");
     assert_eq!(backend.name(), "tract (CPU, 2 threads)");
 }
 
 /// Windows of a rendered clip, through the station's preprocessing.
 fn clips(seed: u64, count: usize) -> Vec<actrec_preprocess::Clip> {
-    let manifest = manifest();
+    let manifest = demo_manifest();
     let definition = Definition::parse("seq", &read("config/sequences/gear-housing.toml"), None).expect("sequence");
     let variation = Variation::parse("default", &read("config/synth/default.toml")).expect("variation");
     let plan = plan(&definition, &variation, seed, 1, 30);
@@ -148,8 +142,8 @@ fn max_difference(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn tract_on_two_threads_gives_the_same_logits() {
-    let manifest = manifest();
-    let dir = root().join("config/models/demo");
+    let manifest = demo_manifest();
+    let dir = demo_model_dir();
     let mut one = TractBackend::load(&dir, &manifest, 1).expect("model loads");
     let mut two = TractBackend::load(&dir, &manifest, 2).expect("model loads");
     for clip in clips(9001, 12) {
@@ -165,14 +159,14 @@ fn tract_on_two_threads_gives_the_same_logits() {
 /// PyPI and sets it); without it this test fails and says so.
 #[cfg(feature = "onnxruntime")]
 #[test]
-fn onnx_runtime_agrees_with_tract_and_checks_the_manifest() {
+fn onnx_runtime_agrees_with_tract_and_checks_the_demo_manifest() {
     use actrec_infer::OnnxRuntimeBackend;
     let library = std::env::var_os("ORT_DYLIB_PATH").expect(
         "ORT_DYLIB_PATH must name libonnxruntime.so.1.* for this test; `make test` sets it (see docs/TESTING.md)",
     );
     let library = PathBuf::from(library);
-    let manifest = manifest();
-    let dir = root().join("config/models/demo");
+    let manifest = demo_manifest();
+    let dir = demo_model_dir();
     let mut tract = TractBackend::load(&dir, &manifest, 1).expect("tract loads");
     let mut ort = OnnxRuntimeBackend::load(&dir, &manifest, 1, Some(&library)).expect("ONNX Runtime loads");
     assert_eq!(ort.name(), "ONNX Runtime (CPU, 1 thread)");

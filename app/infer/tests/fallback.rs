@@ -1,16 +1,17 @@
 //! `backend = "auto"` without a loadable ONNX Runtime runs on tract and says
 //! why. Its own test binary: the ONNX Runtime library is opened once per process.
 
+mod common;
+
 use std::path::PathBuf;
 
 use actrec_core::config::{InferenceSettings, ModelBackend};
-use actrec_core::manifest::Manifest;
+use common::{demo_manifest, demo_model_dir};
 
 #[test]
 fn auto_falls_back_to_tract_and_says_why() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/models/demo");
-    let text = std::fs::read_to_string(dir.join("manifest.toml")).expect("manifest");
-    let manifest = Manifest::parse("manifest.toml", &text).expect("manifest");
+    let dir = demo_model_dir();
+    let manifest = demo_manifest();
     let missing = PathBuf::from("/nonexistent/libonnxruntime.so.1");
     let settings = InferenceSettings {
         backend: ModelBackend::Auto,

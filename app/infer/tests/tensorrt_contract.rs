@@ -7,27 +7,20 @@
 //! (`cargo build -p actrec-fake-trt-shim`), and these tests look for it in
 //! this test binary's target directory.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actrec_core::config::{InferenceSettings, ModelBackend, Precision, TensorRtSettings};
-use actrec_core::manifest::Manifest;
 use actrec_infer::tensorrt::{Shim, engine_path};
 use actrec_infer::{InferError, InferenceBackend, TensorRtBackend};
 use actrec_preprocess::Clip;
 use actrec_testkit::fake_trt_shim;
+use common::{demo_manifest, demo_model_dir};
 
 const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
-
-fn model_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/models/demo")
-}
-
-fn manifest() -> Manifest {
-    let text = std::fs::read_to_string(model_dir().join("manifest.toml")).expect("manifest");
-    Manifest::parse("manifest.toml", &text).expect("manifest")
-}
 
 struct Station {
     settings: TensorRtSettings,
@@ -55,7 +48,7 @@ fn station(engine: Option<&str>) -> Station {
     };
     if let Some(text) = engine {
         let shim = Shim::open(&settings.shim).expect("the fake shim opens");
-        let (path, _) = engine_path(&model_dir(), &manifest(), &shim, &settings).expect("key");
+        let (path, _) = engine_path(&demo_model_dir(), &demo_manifest(), &shim, &settings).expect("key");
         std::fs::create_dir_all(&settings.engines_dir).expect("engines dir");
         std::fs::write(path, text).expect("engine written");
     }
@@ -63,7 +56,7 @@ fn station(engine: Option<&str>) -> Station {
 }
 
 fn load(station: &Station) -> Result<TensorRtBackend, InferError> {
-    TensorRtBackend::load(&model_dir(), &manifest(), &station.settings)
+    TensorRtBackend::load(&demo_model_dir(), &demo_manifest(), &station.settings)
 }
 
 fn clip(value: f32) -> Clip {
@@ -95,7 +88,7 @@ fn auto_runs_on_tensorrt_when_its_engine_is_there() {
         tensorrt: station.settings.clone(),
         ..InferenceSettings::default()
     };
-    let loaded = actrec_infer::load(&model_dir(), &manifest(), &settings).expect("loads");
+    let loaded = actrec_infer::load(&demo_model_dir(), &demo_manifest(), &settings).expect("loads");
     assert!(
         loaded.backend.name().starts_with("TensorRT"),
         "{}",
@@ -116,7 +109,7 @@ fn without_an_engine_auto_falls_back_to_the_cpu_and_says_to_build_one() {
         tensorrt: station.settings.clone(),
         ..InferenceSettings::default()
     };
-    let loaded = actrec_infer::load(&model_dir(), &manifest(), &settings).expect("a CPU backend loads");
+    let loaded = actrec_infer::load(&demo_model_dir(), &demo_manifest(), &settings).expect("a CPU backend loads");
     assert!(!loaded.backend.name().starts_with("TensorRT"));
     assert!(loaded.fell_back[0].starts_with("TensorRT: "), "{:?}", loaded.fell_back);
     assert!(
@@ -137,7 +130,7 @@ fn without_the_shim_auto_falls_back_and_names_the_library() {
         },
         ..InferenceSettings::default()
     };
-    let loaded = actrec_infer::load(&model_dir(), &manifest(), &settings).expect("a CPU backend loads");
+    let loaded = actrec_infer::load(&demo_model_dir(), &demo_manifest(), &settings).expect("a CPU backend loads");
     assert!(
         loaded.fell_back[0].contains("/nonexistent/libactrec_trt.so.1"),
         "{:?}",
@@ -147,7 +140,7 @@ fn without_the_shim_auto_falls_back_and_names_the_library() {
         backend: ModelBackend::Tensorrt,
         ..settings
     };
-    let err = actrec_infer::load(&model_dir(), &manifest(), &only)
+    let err = actrec_infer::load(&demo_model_dir(), &demo_manifest(), &only)
         .err()
         .expect("no fallback when named");
     assert!(err.to_string().contains("cannot open"), "{err}");

@@ -1,0 +1,19 @@
+//! What the inference tests share: the repository and the demo model.
+#![allow(dead_code)] // Each test file uses part of this.
+
+use std::path::PathBuf;
+
+use actrec_core::manifest::Manifest;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn demo_model_dir() -> PathBuf {
+    root().join("config/models/demo")
+}
+
+pub fn demo_manifest() -> Manifest {
+    let text = std::fs::read_to_string(demo_model_dir().join("manifest.toml")).expect("manifest");
+    Manifest::parse("manifest.toml", &text).expect("manifest")
+}
