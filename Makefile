@@ -182,7 +182,7 @@ bench: deps $(BASELINE_VENV)/.installed
 	$(CARGO) bench -p actrec-infer
 # The TensorRT shim (docs/GPU.md), where TensorRT's headers are (JetPack:
 # apt install tensorrt-dev). Then `sudo cmake --install target/trt-shim`
-# puts libactrec_trt.so.1 in /usr/local/lib (and run `sudo ldconfig`).
+# puts libactrec_trt.so.2 in /usr/local/lib (and run `sudo ldconfig`).
 trt-shim:
 	cmake -S app/infer/trt-shim -B target/trt-shim -DCMAKE_BUILD_TYPE=Release
 	cmake --build target/trt-shim

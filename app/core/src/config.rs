@@ -237,7 +237,7 @@ pub struct ModelRef {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TensorRtRef {
-    /// The shim library (`app/infer/trt-shim`); default `libactrec_trt.so.1`
+    /// The shim library (`app/infer/trt-shim`); default `libactrec_trt.so.2`
     /// on the loader's search path.
     #[serde(default = "default_shim")]
     pub shim: PathBuf,
@@ -262,7 +262,7 @@ impl Default for TensorRtRef {
 }
 
 fn default_shim() -> PathBuf {
-    "libactrec_trt.so.1".into()
+    "libactrec_trt.so.2".into()
 }
 
 /// Precision of a TensorRT engine.
@@ -1236,7 +1236,7 @@ path = "audit.sqlite"
         let config = StationConfig::parse("/etc/actrec/station.toml", GOOD).expect("valid");
         let tensorrt = config.inference(Path::new("/etc/actrec")).tensorrt;
         // A bare library name is left to the loader; engines live in the data directory.
-        assert_eq!(tensorrt.shim, PathBuf::from("libactrec_trt.so.1"));
+        assert_eq!(tensorrt.shim, PathBuf::from("libactrec_trt.so.2"));
         assert_eq!(tensorrt.precision, Precision::Fp16);
         assert_eq!(
             tensorrt.engines_dir,
@@ -1244,11 +1244,11 @@ path = "audit.sqlite"
         );
         let named = GOOD.replace(
             "dir = \"models/demo\"\n",
-            "dir = \"models/demo\"\n\n[model.tensorrt]\nshim = \"lib/libactrec_trt.so.1\"\nprecision = \"int8\"\nengines_dir = \"/opt/engines\"\n",
+            "dir = \"models/demo\"\n\n[model.tensorrt]\nshim = \"lib/libactrec_trt.so.2\"\nprecision = \"int8\"\nengines_dir = \"/opt/engines\"\n",
         );
         let config = StationConfig::parse("station.toml", &named).expect("valid");
         let tensorrt = config.inference(Path::new("/etc/actrec")).tensorrt;
-        assert_eq!(tensorrt.shim, PathBuf::from("/etc/actrec/lib/libactrec_trt.so.1"));
+        assert_eq!(tensorrt.shim, PathBuf::from("/etc/actrec/lib/libactrec_trt.so.2"));
         assert_eq!(tensorrt.precision, Precision::Int8);
         assert_eq!(tensorrt.engines_dir, PathBuf::from("/opt/engines"));
         let bad = GOOD.replace(

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actrec_core::config::{InferenceSettings, ModelBackend, Precision, TensorRtSettings};
-use actrec_infer::tensorrt::{Shim, engine_path};
+use actrec_infer::tensorrt::{ABI_VERSION, Shim, engine_path};
 use actrec_infer::{InferError, InferenceBackend, TensorRtBackend};
 use actrec_preprocess::Clip;
 use actrec_testkit::fake_trt_shim;
@@ -124,7 +124,7 @@ fn without_the_shim_auto_falls_back_and_names_the_library() {
     let settings = InferenceSettings {
         backend: ModelBackend::Auto,
         tensorrt: TensorRtSettings {
-            shim: "/nonexistent/libactrec_trt.so.1".into(),
+            shim: "/nonexistent/libactrec_trt.so.2".into(),
             engines_dir: "/nonexistent".into(),
             precision: Precision::Fp16,
         },
@@ -132,7 +132,7 @@ fn without_the_shim_auto_falls_back_and_names_the_library() {
     };
     let loaded = actrec_infer::load(&demo_model_dir(), &demo_manifest(), &settings).expect("a CPU backend loads");
     assert!(
-        loaded.fell_back[0].contains("/nonexistent/libactrec_trt.so.1"),
+        loaded.fell_back[0].contains("/nonexistent/libactrec_trt.so.2"),
         "{:?}",
         loaded.fell_back
     );
@@ -193,7 +193,7 @@ fn a_shim_of_another_abi_version_is_refused() {
     if std::env::var_os(CHILD).is_some() {
         let err = Shim::open(&fake_trt_shim()).err().expect("refused");
         assert!(
-            err.contains("speaks shim ABI version 99") && err.contains("version 1"),
+            err.contains("speaks shim ABI version 99") && err.contains(&format!("version {ABI_VERSION}")),
             "{err}"
         );
         return;
@@ -211,4 +211,66 @@ fn a_shim_of_another_abi_version_is_refused() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Preprocessing in the shim (ABI 2): frames uploaded to its ring, one call
+/// per window. The fake computes actrec's CPU reference of the kernel, so
+/// the scores must equal those of the same window packed on the host; the
+/// real kernel against that reference: tools/bench/shim-window.sh.
+#[test]
+fn a_window_made_in_the_shim_scores_as_the_same_window_made_on_the_host() {
+    use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan, reference_window, test_pattern};
+
+    let station = station(Some(GOOD));
+    let mut backend = load(&station).expect("loads");
+    let manifest = demo_manifest();
+    let layout = FrameLayout::packed(PixelFormat::Nv12, 256, 144);
+    let frames = test_pattern(&layout, 30);
+    let plan = WindowPlan::new(&manifest.input, frames.len());
+    let window = |backend: &mut TensorRtBackend| backend.infer_window(&(0..30).collect::<Vec<_>>());
+    assert!(
+        matches!(window(&mut backend), Err(InferError::Run(m)) if m.contains("gpu_windows first")),
+        "a window before the plan is refused"
+    );
+
+    // A ring of 40 slots: the window's frames start at slot 10.
+    backend.gpu_windows(layout, 40, plan.clone()).expect("plan accepted");
+    for (n, frame) in frames.iter().enumerate() {
+        backend.upload_frame(10 + n, frame).expect("upload");
+    }
+    let slots: Vec<usize> = (10..40).collect();
+    let on_the_shim = backend.infer_window(&slots).expect("window runs");
+
+    let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+    let (slow, fast) = reference_window(&plan, &layout, &refs);
+    let on_the_host = backend
+        .infer(&Clip {
+            t: 0.0,
+            t_end: 1.0,
+            slow,
+            fast,
+        })
+        .expect("runs");
+    assert_eq!(on_the_shim, on_the_host);
+
+    // Frames of the wrong size, slots outside the ring and empty slots are
+    // refused with the reason.
+    fn error<T>(result: Result<T, InferError>) -> String {
+        match result {
+            Err(InferError::Run(message)) => message,
+            Err(other) => panic!("expected a refusal to run, got {other}"),
+            Ok(_) => panic!("expected a refusal"),
+        }
+    }
+    let short = error(backend.upload_frame(0, &frames[0][1..]));
+    assert!(
+        short.contains("55295 bytes into slot 0") && short.contains("55296 bytes"),
+        "{short}"
+    );
+    assert!(error(backend.upload_frame(40, &frames[0])).contains("40 slots"));
+    assert!(error(backend.infer_window(&(0..30).collect::<Vec<_>>())).contains("holds no frame"));
+
+    // A frame too small for the model's side has no crop to take.
+    let tiny = FrameLayout::packed(PixelFormat::Nv12, 64, 48);
+    assert!(error(backend.gpu_windows(tiny, 4, plan)).contains("crop"));
 }

@@ -3,11 +3,16 @@
 // tensor API) and 10.x (the tensor API; the bindings API is gone).
 //
 // NOT RUN YET: no TensorRT exists where this was written. It was compiled
-// against TensorRT 10's public headers only (docs/GPU.md says how); the 8.x
-// branches have never been compiled. Keep it small, so that the first run on
-// a Jetson is short.
+// against the public headers of TensorRT 8.2 to 11 (tools/check-trt-shim);
+// never linked nor run. The window preprocessing it forwards to
+// (actrec_window.cu, built when CMake finds nvcc) was built with nvcc and
+// checked on a GPU without TensorRT (docs/GPU.md). Keep it small, so that the
+// first run on a Jetson is short.
 
 #include "actrec_trt.h"
+#ifdef ACTREC_TRT_WINDOW
+#include "actrec_window.h"
+#endif
 
 #include <NvInfer.h>
 #include <cuda_runtime_api.h>
@@ -90,8 +95,17 @@ struct actrec_trt_engine {
   cudaStream_t stream = nullptr;
   std::vector<Tensor> tensors;
   std::vector<void *> bindings;  // 8.2: device pointers by binding index
+#ifdef ACTREC_TRT_WINDOW
+  actrec::WindowRing window;
+  float *window_fast = nullptr;  // the engine's input buffers the window writes
+  float *window_slow = nullptr;
+#endif
 
   ~actrec_trt_engine() {
+#ifdef ACTREC_TRT_WINDOW
+    // The ring's device memory goes before the stream it was used on.
+    cudaStreamSynchronize(stream);
+#endif
     for (Tensor &t : tensors) cudaFree(t.device);
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
@@ -279,6 +293,81 @@ int32_t actrec_trt_get_output(actrec_trt_engine *engine, int32_t index, float *d
   cudaError_t status = cudaMemcpyAsync(data, t->device, t->bytes, cudaMemcpyDeviceToHost, engine->stream);
   if (status == cudaSuccess) status = cudaStreamSynchronize(engine->stream);
   return status == cudaSuccess ? 0 : cuda_fail(error, error_len, "cudaMemcpyAsync (output)", status);
+}
+
+#ifdef ACTREC_TRT_WINDOW
+namespace {
+
+// Input `index` as a float buffer of `volume` values, or an error.
+float *window_input(actrec_trt_engine *engine, int32_t index, size_t volume, const char *which, std::string &error) {
+  Tensor *t = tensor_at(engine, index);
+  if (t == nullptr || !t->description.is_input || t->description.data_type != ACTREC_TRT_FLOAT ||
+      t->volume != volume) {
+    error = std::string("window plan: the ") + which + " input (IO tensor " + std::to_string(index) +
+            ") must be a float input of " + std::to_string(volume) + " values";
+    return nullptr;
+  }
+  return static_cast<float *>(t->device);
+}
+
+}  // namespace
+#endif
+
+int32_t actrec_trt_window_plan_set(actrec_trt_engine *engine, const actrec_trt_window_plan *plan, char *error,
+                                   size_t error_len) {
+  if (engine == nullptr || plan == nullptr) return fail(error, error_len, "no engine or no plan");
+#ifdef ACTREC_TRT_WINDOW
+  try {
+    std::string message;
+    float *fast = window_input(engine, plan->fast_input, actrec::WindowRing::input_volume(*plan, true), "fast",
+                               message);
+    float *slow = fast == nullptr ? nullptr
+                                  : window_input(engine, plan->slow_input,
+                                                 actrec::WindowRing::input_volume(*plan, false), "slow", message);
+    if (slow == nullptr || !engine->window.make(*plan, message)) return fail(error, error_len, message);
+    engine->window_fast = fast;
+    engine->window_slow = slow;
+    return 0;
+  } catch (const std::exception &ex) {
+    return fail(error, error_len, std::string("window plan: ") + ex.what());
+  }
+#else
+  return fail(error, error_len, "this shim was built without nvcc: no preprocessing on the GPU");
+#endif
+}
+
+int32_t actrec_trt_window_upload(actrec_trt_engine *engine, int32_t slot, const uint8_t *frame, size_t len,
+                                 char *error, size_t error_len) {
+  if (engine == nullptr) return fail(error, error_len, "no engine");
+#ifdef ACTREC_TRT_WINDOW
+  try {
+    std::string message;
+    return engine->window.upload(slot, frame, len, engine->stream, message) ? 0 : fail(error, error_len, message);
+  } catch (const std::exception &ex) {
+    return fail(error, error_len, std::string("window upload: ") + ex.what());
+  }
+#else
+  (void)slot, (void)frame, (void)len;
+  return fail(error, error_len, "this shim was built without nvcc: no preprocessing on the GPU");
+#endif
+}
+
+int32_t actrec_trt_window_run(actrec_trt_engine *engine, const int32_t *slots, int32_t count, char *error,
+                              size_t error_len) {
+  if (engine == nullptr) return fail(error, error_len, "no engine");
+#ifdef ACTREC_TRT_WINDOW
+  try {
+    std::string message;
+    return engine->window.run(slots, count, engine->window_fast, engine->window_slow, engine->stream, message)
+               ? 0
+               : fail(error, error_len, message);
+  } catch (const std::exception &ex) {
+    return fail(error, error_len, std::string("window run: ") + ex.what());
+  }
+#else
+  (void)slots, (void)count;
+  return fail(error, error_len, "this shim was built without nvcc: no preprocessing on the GPU");
+#endif
 }
 
 void actrec_trt_destroy(actrec_trt_engine *engine) { delete engine; }

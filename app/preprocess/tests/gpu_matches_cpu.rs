@@ -5,31 +5,12 @@
 
 use actrec_core::manifest::InputSpec;
 use actrec_preprocess::gpu::cuda::GpuWindower;
-use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan, reference_window};
-
-/// Frames with edges, gradients and noise in every channel, different per frame.
-fn frames(layout: &FrameLayout, count: usize) -> Vec<Vec<u8>> {
-    let mut state = 0x2545_f491_u32;
-    (0..count)
-        .map(|f| {
-            (0..layout.bytes())
-                .map(|i| {
-                    state ^= state << 13;
-                    state ^= state >> 17;
-                    state ^= state << 5;
-                    let x = i % layout.pitch;
-                    let ramp = (x / 7 + i / layout.pitch / 5 + f * 9) % 256;
-                    (ramp as u32 / 2 + (state & 0x7f)) as u8
-                })
-                .collect()
-        })
-        .collect()
-}
+use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan, reference_window, test_pattern};
 
 fn check(format: PixelFormat) {
     let spec = InputSpec::slowfast(96);
     let layout = FrameLayout::packed(format, 1920, 1080);
-    let frames = frames(&layout, 30);
+    let frames = test_pattern(&layout, 30);
     let plan = WindowPlan::new(&spec, frames.len());
     let mut gpu = GpuWindower::new(layout, frames.len(), plan.clone()).expect("CUDA is here");
     for (slot, frame) in frames.iter().enumerate() {

@@ -27,7 +27,7 @@ inherit cmake cuda
 # meta-tegra installs CUDA under /usr/local/cuda-X.Y in the sysroot.
 EXTRA_OECMAKE += "-DCUDA_ROOT=${STAGING_DIR_HOST}/usr/local/cuda-${CUDA_VERSION}"
 
-# The library's SONAME is libactrec_trt.so.1 and the engine opens that
-# name, so the default packaging applies (the .so.1 here, the
+# The library's SONAME is libactrec_trt.so.2 and the engine opens that
+# name, so the default packaging applies (the .so.2 here, the
 # libactrec_trt.so link and actrec_trt.h in -dev).
 RDEPENDS:${PN} += "cuda-cudart tensorrt-core"

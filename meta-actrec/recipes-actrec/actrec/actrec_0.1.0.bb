@@ -44,7 +44,7 @@ CARGO_FEATURES = "${@oe.utils.conditional('ACTREC_DISPLAY', 'weston', 'actrec-pa
                   ${ACTREC_GPU_FEATURES}"
 
 # The GPU path. The `tensorrt` inference backend is always built: it opens
-# the shim (actrec-trt-shim, libactrec_trt.so.1) at run time and falls back
+# the shim (actrec-trt-shim, libactrec_trt.so.2) at run time and falls back
 # to the CPU without it, so "tensorrt" only adds the shim and TensorRT, on
 # Tegra machines by default. "cuda" builds actrec-preprocess's CUDA kernels
 # for JetPack 5's CUDA 11.4 (cudarc opens libcuda and NVRTC at run time);

@@ -16,11 +16,18 @@
 //! (a null engine and a message). Score `j` of the output is `(j + 1)` times
 //! the mean of all input values, so a test can tell that its data went
 //! through. `ACTREC_FAKE_TRT_ABI` overrides the ABI version it reports.
+//!
+//! Its preprocessing "on the GPU" (`actrec_trt_window_*`) is actrec's CPU
+//! reference of the kernel (`actrec_preprocess::gpu::reference_window`),
+//! written into the engine's inputs as the real shim's kernel writes them.
 #![allow(unsafe_code)]
 
 use std::ffi::{c_char, c_void};
 
-const ABI_VERSION: u32 = 1;
+use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan, reference_window};
+
+const ABI_VERSION: u32 = 2;
+const MAX_WINDOW: usize = 128;
 const NAME_LEN: usize = 64;
 const MAX_RANK: usize = 8;
 
@@ -41,8 +48,39 @@ struct Tensor {
     data: Vec<f32>,
 }
 
+/// `actrec_trt_window_plan`
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RawWindowPlan {
+    format: i32,
+    width: i32,
+    height: i32,
+    pitch: i32,
+    slots: i32,
+    crop_x: i32,
+    crop_y: i32,
+    crop: i32,
+    size: i32,
+    fast_frames: i32,
+    slow_frames: i32,
+    scale: [f32; 3],
+    offset: [f32; 3],
+    slow_of: [i32; MAX_WINDOW],
+    fast_input: i32,
+    slow_input: i32,
+}
+
+/// The ring of frames and the window, as the fake keeps them.
+struct Window {
+    raw: RawWindowPlan,
+    layout: FrameLayout,
+    plan: WindowPlan,
+    ring: Vec<Option<Vec<u8>>>,
+}
+
 struct Engine {
     tensors: Vec<Tensor>,
+    window: Option<Window>,
     /// Enqueues that succeed before every later one fails.
     fail_after: Option<usize>,
     enqueued: usize,
@@ -59,6 +97,7 @@ fn parse(text: &str) -> Result<Engine, String> {
         tensors: Vec::new(),
         fail_after: None,
         enqueued: 0,
+        window: None,
     };
     for line in lines.filter(|l| !l.is_empty()) {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -314,6 +353,183 @@ pub unsafe extern "C" fn actrec_trt_get_output(
     }
     // SAFETY: the caller gives `count` writable floats.
     unsafe { std::ptr::copy_nonoverlapping(t.data.as_ptr(), data, count) };
+    0
+}
+
+/// The window a raw plan describes, or what is wrong with it.
+fn window_of(e: &Engine, raw: &RawWindowPlan) -> Result<Window, String> {
+    let count = |value: i32, what: &str| usize::try_from(value).map_err(|_| format!("{what} {value}"));
+    let format = match raw.format {
+        0 => PixelFormat::Nv12,
+        1 => PixelFormat::Rgba,
+        other => return Err(format!("format {other} (0 NV12, 1 RGBA)")),
+    };
+    let layout = FrameLayout {
+        format,
+        width: count(raw.width, "width")?,
+        height: count(raw.height, "height")?,
+        pitch: count(raw.pitch, "pitch")?,
+    };
+    let (fast_frames, slow_frames) = (
+        count(raw.fast_frames, "fast frames")?,
+        count(raw.slow_frames, "slow frames")?,
+    );
+    if fast_frames == 0 || fast_frames > MAX_WINDOW || slow_frames > fast_frames {
+        return Err(format!("fast frames {fast_frames}, slow frames {slow_frames}"));
+    }
+    let crop = (
+        count(raw.crop_x, "crop x")?,
+        count(raw.crop_y, "crop y")?,
+        count(raw.crop, "crop")?,
+    );
+    let size = count(raw.size, "size")?;
+    // The fake's arithmetic is the reference's, which takes the centre square.
+    if crop != layout.centre_crop() || crop.2 < size {
+        return Err(format!("crop {crop:?} for a model side of {size}"));
+    }
+    for (which, index, frames) in [
+        ("fast", raw.fast_input, fast_frames),
+        ("slow", raw.slow_input, slow_frames),
+    ] {
+        let volume = 3 * frames * size * size;
+        let fits = usize::try_from(index)
+            .ok()
+            .and_then(|i| e.tensors.get(i))
+            .is_some_and(|t| t.is_input && t.data_type == 0 && t.data.len() == volume);
+        if !fits {
+            return Err(format!(
+                "the {which} input (IO tensor {index}) must be a float input of {volume} values"
+            ));
+        }
+    }
+    let plan = WindowPlan {
+        size,
+        fast_frames,
+        slow_frames,
+        scale: raw.scale,
+        offset: raw.offset,
+        // The kernel is given one slot per fast frame: member t is frame t.
+        members: (0..fast_frames).collect(),
+        slow_of: raw.slow_of[..fast_frames].to_vec(),
+    };
+    Ok(Window {
+        raw: *raw,
+        layout,
+        plan,
+        ring: vec![None; count(raw.slots, "slots")?],
+    })
+}
+
+/// # Safety
+/// `engine` is null or live; `plan` null or valid; `error` for `error_len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn actrec_trt_window_plan_set(
+    engine: *mut c_void,
+    plan: *const RawWindowPlan,
+    error: *mut c_char,
+    error_len: usize,
+) -> i32 {
+    // SAFETY: per the contract.
+    let (Some(e), Some(raw)) = (unsafe { engine_mut(engine) }, unsafe { plan.as_ref() }) else {
+        // SAFETY: the caller's buffer.
+        return unsafe { fail(error, error_len, "no engine or no plan") };
+    };
+    match window_of(e, raw) {
+        Ok(window) => {
+            e.window = Some(window);
+            0
+        }
+        // SAFETY: the caller's buffer.
+        Err(message) => unsafe { fail(error, error_len, &format!("window plan: {message}")) },
+    }
+}
+
+/// # Safety
+/// `engine` is null or live; `frame` valid for `len` bytes; `error` for `error_len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn actrec_trt_window_upload(
+    engine: *mut c_void,
+    slot: i32,
+    frame: *const u8,
+    len: usize,
+    error: *mut c_char,
+    error_len: usize,
+) -> i32 {
+    // SAFETY: per the contract.
+    let Some(window) = (unsafe { engine_mut(engine) }).and_then(|e| e.window.as_mut()) else {
+        // SAFETY: the caller's buffer.
+        return unsafe {
+            fail(
+                error,
+                error_len,
+                "no window plan: call actrec_trt_window_plan_set first",
+            )
+        };
+    };
+    let bytes = window.layout.bytes();
+    let slots = window.ring.len();
+    match usize::try_from(slot).ok().and_then(|s| window.ring.get_mut(s)) {
+        Some(stored) if len == bytes && !frame.is_null() => {
+            // SAFETY: the caller gives `len` readable bytes.
+            *stored = Some(unsafe { std::slice::from_raw_parts(frame, len) }.to_vec());
+            0
+        }
+        _ => {
+            let message = format!("frame of {len} bytes into slot {slot}: the ring has {slots} slots of {bytes} bytes");
+            // SAFETY: the caller's buffer.
+            unsafe { fail(error, error_len, &message) }
+        }
+    }
+}
+
+/// # Safety
+/// `engine` is null or live; `slots` valid for `count` values; `error` for `error_len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn actrec_trt_window_run(
+    engine: *mut c_void,
+    slots: *const i32,
+    count: i32,
+    error: *mut c_char,
+    error_len: usize,
+) -> i32 {
+    // SAFETY: per the contract.
+    let Some(e) = (unsafe { engine_mut(engine) }) else {
+        // SAFETY: the caller's buffer.
+        return unsafe { fail(error, error_len, "no engine") };
+    };
+    let Some(window) = &e.window else {
+        // SAFETY: the caller's buffer.
+        return unsafe {
+            fail(
+                error,
+                error_len,
+                "no window plan: call actrec_trt_window_plan_set first",
+            )
+        };
+    };
+    if slots.is_null() || usize::try_from(count).ok() != Some(window.plan.fast_frames) {
+        let message = format!(
+            "a window of {count} slots: the plan has {} fast frames",
+            window.plan.fast_frames
+        );
+        // SAFETY: the caller's buffer.
+        return unsafe { fail(error, error_len, &message) };
+    }
+    // SAFETY: the caller gives `count` readable values.
+    let slots = unsafe { std::slice::from_raw_parts(slots, window.plan.fast_frames) };
+    let frames: Option<Vec<&[u8]>> = slots
+        .iter()
+        .map(|&s| usize::try_from(s).ok().and_then(|s| window.ring.get(s)?.as_deref()))
+        .collect();
+    let Some(frames) = frames else {
+        let message = format!("slots {slots:?}: a slot is outside the ring or holds no frame");
+        // SAFETY: the caller's buffer.
+        return unsafe { fail(error, error_len, &message) };
+    };
+    let (slow, fast) = reference_window(&window.plan, &window.layout, &frames);
+    let (fast_input, slow_input) = (window.raw.fast_input as usize, window.raw.slow_input as usize);
+    e.tensors[fast_input].data.copy_from_slice(&fast);
+    e.tensors[slow_input].data.copy_from_slice(&slow);
     0
 }
 

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use libloading::Library;
 
 /// `ACTREC_TRT_ABI_VERSION` of actrec_trt.h that this code speaks.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 const MAX_RANK: usize = 8;
+/// `ACTREC_TRT_MAX_WINDOW`: fast frames of one window, at most.
+pub const MAX_WINDOW: usize = 128;
 const NAME_LEN: usize = 64;
 const ERROR_LEN: usize = 1024;
 /// `ACTREC_TRT_FLOAT`
@@ -38,6 +40,29 @@ pub struct TensorInfo {
     pub dims: Vec<i64>,
 }
 
+/// `actrec_trt_window_plan`: how decoded frames lie and what one window
+/// makes of them, for the shim's preprocessing on the GPU.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowPlan {
+    pub format: i32,
+    pub width: i32,
+    pub height: i32,
+    pub pitch: i32,
+    pub slots: i32,
+    pub crop_x: i32,
+    pub crop_y: i32,
+    pub crop: i32,
+    pub size: i32,
+    pub fast_frames: i32,
+    pub slow_frames: i32,
+    pub scale: [f32; 3],
+    pub offset: [f32; 3],
+    pub slow_of: [i32; MAX_WINDOW],
+    pub fast_input: i32,
+    pub slow_input: i32,
+}
+
 type ErrorOut = *mut c_char;
 
 /// The shim's functions, resolved once when it is opened.
@@ -53,6 +78,9 @@ struct Api {
     synchronize: unsafe extern "C" fn(*mut c_void, ErrorOut, usize) -> i32,
     get_output: unsafe extern "C" fn(*mut c_void, i32, *mut f32, usize, ErrorOut, usize) -> i32,
     destroy: unsafe extern "C" fn(*mut c_void),
+    window_plan_set: unsafe extern "C" fn(*mut c_void, *const WindowPlan, ErrorOut, usize) -> i32,
+    window_upload: unsafe extern "C" fn(*mut c_void, i32, *const u8, usize, ErrorOut, usize) -> i32,
+    window_run: unsafe extern "C" fn(*mut c_void, *const i32, i32, ErrorOut, usize) -> i32,
 }
 
 /// An opened shim. Engines hold it, so it is unloaded after the last one.
@@ -120,6 +148,9 @@ impl Shim {
             synchronize: symbol(&library, path, b"actrec_trt_synchronize")?,
             get_output: symbol(&library, path, b"actrec_trt_get_output")?,
             destroy: symbol(&library, path, b"actrec_trt_destroy")?,
+            window_plan_set: symbol(&library, path, b"actrec_trt_window_plan_set")?,
+            window_upload: symbol(&library, path, b"actrec_trt_window_upload")?,
+            window_run: symbol(&library, path, b"actrec_trt_window_run")?,
         };
         // SAFETY: takes and returns plain values.
         let found = unsafe { (api.abi_version)() };
@@ -241,6 +272,31 @@ impl Engine {
         let raw = self.raw.as_ptr();
         // SAFETY: `out` is valid for `out.len()` floats, written before the call returns.
         checked(|error, len| unsafe { (self.api().get_output)(raw, index, out.as_mut_ptr(), out.len(), error, len) })
+    }
+}
+
+impl Engine {
+    /// Makes the shim's device ring of decoded frames for `plan`.
+    pub fn window_plan_set(&mut self, plan: &WindowPlan) -> Result<(), String> {
+        let raw = self.raw.as_ptr();
+        // SAFETY: `plan` has the C layout and is read before the call returns.
+        checked(|error, len| unsafe { (self.api().window_plan_set)(raw, plan, error, len) })
+    }
+
+    /// Copies one decoded frame into ring slot `slot`.
+    pub fn window_upload(&mut self, slot: i32, frame: &[u8]) -> Result<(), String> {
+        let raw = self.raw.as_ptr();
+        // SAFETY: `frame` is valid for its length; it is pageable memory, which
+        // CUDA has copied out of before the call returns (actrec_trt.h).
+        checked(|error, len| unsafe { (self.api().window_upload)(raw, slot, frame.as_ptr(), frame.len(), error, len) })
+    }
+
+    /// Queues one window: `slots[t]` holds fast frame t.
+    pub fn window_run(&mut self, slots: &[i32]) -> Result<(), String> {
+        let raw = self.raw.as_ptr();
+        let count = i32::try_from(slots.len()).map_err(|_| format!("a window of {} frames", slots.len()))?;
+        // SAFETY: `slots` is valid for `count` values, read before the call returns.
+        checked(|error, len| unsafe { (self.api().window_run)(raw, slots.as_ptr(), count, error, len) })
     }
 }
 

@@ -1,11 +1,14 @@
 //! The `tensorrt` backend: TensorRT through the shim
-//! (`app/infer/trt-shim`, `libactrec_trt.so.1`), opened at run time, on a
+//! (`app/infer/trt-shim`, `libactrec_trt.so.2`), opened at run time, on a
 //! serialised engine that `actrec build-engine` built for this model, this
 //! TensorRT and this GPU.
 //!
 //! The shim has not run on TensorRT here (no Jetson, no TensorRT where it
 //! was written); its contract is tested against the fake shim
-//! (`app/infer/fake-trt-shim`), which has the same ABI.
+//! (`app/infer/fake-trt-shim`), which has the same ABI. Its preprocessing on
+//! the GPU (`gpu_windows`, `upload_frame`, `infer_window`) ran on a GPU
+//! without TensorRT (tools/bench/shim-window.sh); the engine does not use
+//! it yet (docs/GPU.md).
 
 mod ffi;
 
@@ -16,6 +19,7 @@ use actrec_core::config::{Precision, TensorRtSettings};
 use actrec_core::hex;
 use actrec_core::manifest::Manifest;
 use actrec_preprocess::Clip;
+use actrec_preprocess::gpu::{FrameLayout, WindowPlan};
 use sha2::{Digest, Sha256};
 
 pub use ffi::{ABI_VERSION, Shim, TensorInfo};
@@ -136,6 +140,8 @@ pub struct TensorRtBackend {
     output: i32,
     logits: Vec<f32>,
     name: String,
+    /// The window of preprocessing on the GPU, once `gpu_windows` has made it.
+    window: Option<WindowPlan>,
 }
 
 impl TensorRtBackend {
@@ -183,9 +189,95 @@ impl TensorRtBackend {
             output: output.index,
             logits: vec![0.0; manifest.labels.len()],
             name,
+            window: None,
         };
         io::probe(path, manifest, &mut backend)?;
         Ok(backend)
+    }
+}
+
+/// Preprocessing on the GPU, in the shim (`actrec_window.cu`): decoded frames
+/// go into a device ring, and each window is made in the engine's inputs.
+impl TensorRtBackend {
+    /// Makes the shim's ring: `slots` frames of `layout`, windows sampled as
+    /// `plan` says, centre-cropped.
+    pub fn gpu_windows(&mut self, layout: FrameLayout, slots: usize, plan: WindowPlan) -> Result<(), InferError> {
+        let input = |pathway| {
+            self.inputs
+                .iter()
+                .find(|b| b.pathway == pathway)
+                .map(|b| b.index)
+                .ok_or_else(|| InferError::Run(format!("the engine has no {pathway:?} input")))
+        };
+        if plan.fast_frames > ffi::MAX_WINDOW {
+            return Err(InferError::Run(format!(
+                "{} fast frames: the shim takes {} at most",
+                plan.fast_frames,
+                ffi::MAX_WINDOW
+            )));
+        }
+        let int = |value: usize| i32::try_from(value).map_err(|_| InferError::Run(format!("{value} is out of range")));
+        let (crop_x, crop_y, crop) = layout.centre_crop();
+        let mut slow_of = [-1; ffi::MAX_WINDOW];
+        slow_of[..plan.slow_of.len()].copy_from_slice(&plan.slow_of);
+        let raw = ffi::WindowPlan {
+            format: layout.format.code(),
+            width: int(layout.width)?,
+            height: int(layout.height)?,
+            pitch: int(layout.pitch)?,
+            slots: int(slots)?,
+            crop_x: int(crop_x)?,
+            crop_y: int(crop_y)?,
+            crop: int(crop)?,
+            size: int(plan.size)?,
+            fast_frames: int(plan.fast_frames)?,
+            slow_frames: int(plan.slow_frames)?,
+            scale: plan.scale,
+            offset: plan.offset,
+            slow_of,
+            fast_input: input(Pathway::Fast)?,
+            slow_input: input(Pathway::Slow)?,
+        };
+        self.engine.window_plan_set(&raw).map_err(InferError::Run)?;
+        self.window = Some(plan);
+        Ok(())
+    }
+
+    /// Copies one decoded frame into ring slot `slot`.
+    pub fn upload_frame(&mut self, slot: usize, frame: &[u8]) -> Result<(), InferError> {
+        let slot = i32::try_from(slot).map_err(|_| InferError::Run(format!("ring slot {slot}")))?;
+        self.engine.window_upload(slot, frame).map_err(InferError::Run)
+    }
+
+    /// Runs the network on the window whose members sit in `member_slots`
+    /// (oldest first): the scores, as `infer` gives them.
+    pub fn infer_window(&mut self, member_slots: &[usize]) -> Result<Vec<f32>, InferError> {
+        let plan = self
+            .window
+            .as_ref()
+            .ok_or_else(|| InferError::Run("no GPU window: call gpu_windows first".into()))?;
+        let slots = plan
+            .members
+            .iter()
+            .map(|&m| {
+                member_slots
+                    .get(m)
+                    .and_then(|&s| i32::try_from(s).ok())
+                    .ok_or_else(|| InferError::Run(format!("window member {m} of {member_slots:?}")))
+            })
+            .collect::<Result<Vec<i32>, _>>()?;
+        self.engine.window_run(&slots).map_err(InferError::Run)?;
+        self.run_network()
+    }
+
+    /// Enqueue, wait, read the scores: after the inputs are in place.
+    fn run_network(&mut self) -> Result<Vec<f32>, InferError> {
+        self.engine.enqueue().map_err(InferError::Run)?;
+        self.engine.synchronize().map_err(InferError::Run)?;
+        self.engine
+            .get_output(self.output, &mut self.logits)
+            .map_err(InferError::Run)?;
+        Ok(self.logits.clone())
     }
 }
 
@@ -249,12 +341,7 @@ impl InferenceBackend for TensorRtBackend {
                 .set_input(input.index, input.pathway.data(clip))
                 .map_err(InferError::Run)?;
         }
-        self.engine.enqueue().map_err(InferError::Run)?;
-        self.engine.synchronize().map_err(InferError::Run)?;
-        self.engine
-            .get_output(self.output, &mut self.logits)
-            .map_err(InferError::Run)?;
-        Ok(self.logits.clone())
+        self.run_network()
     }
 }
 

@@ -147,6 +147,27 @@ pub fn reference_window(plan: &WindowPlan, layout: &FrameLayout, frames: &[&[u8]
     (slow, fast)
 }
 
+/// Frames with edges, gradients and noise in every channel, different per
+/// frame: the input of the GPU checks (here, and in the shim's
+/// `window_check` through `examples/window_fixture.rs`).
+pub fn test_pattern(layout: &FrameLayout, count: usize) -> Vec<Vec<u8>> {
+    let mut state = 0x2545_f491_u32;
+    (0..count)
+        .map(|f| {
+            (0..layout.bytes())
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    let x = i % layout.pitch;
+                    let ramp = (x / 7 + i / layout.pitch / 5 + f * 9) % 256;
+                    (ramp as u32 / 2 + (state & 0x7f)) as u8
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn nv12_box(frame: &[u8], layout: &FrameLayout, (x0, x1): (usize, usize), (y0, y1): (usize, usize)) -> [f32; 3] {
     let pitch = layout.pitch;
     let sum: u32 = (y0..y1)
