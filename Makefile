@@ -164,7 +164,8 @@ screenshots: deps
 
 # The station against the original pipeline (docs/PERFORMANCE.md): one
 # 60 s 1080p30 clip, the Python baseline (tools/baseline) on it with and
-# without its annotated output, then `actrec bench`, which compares; then
+# without its annotated output, then `actrec bench`, which compares (each
+# of its runs twice, the faster counting: this VM's speed wanders); then
 # the micro-benchmarks of the core, the media pipelines and inference.
 BENCH := target/bench
 BASELINE_VENV := $(HOME)/.cache/actrec/baseline-venv
@@ -175,7 +176,7 @@ bench: deps $(BASELINE_VENV)/.installed
 	  --model config/models/demo --json $(BENCH)/baseline.json
 	$(BASELINE_VENV)/bin/python tools/baseline/baseline.py --clip $(BENCH)/clip/clip.mp4 \
 	  --model config/models/demo --json $(BENCH)/baseline-decisions.json --no-output
-	$(BIN_DIR)/actrec bench --config config/demo/station.toml --clip $(BENCH)/clip/clip.mp4 --out $(BENCH) \
+	$(BIN_DIR)/actrec bench --config config/demo/station.toml --clip $(BENCH)/clip/clip.mp4 --out $(BENCH) --repeat 2 \
 	  --baseline $(BENCH)/baseline.json --baseline $(BENCH)/baseline-decisions.json
 	$(CARGO) bench -p actrec-core
 	$(CARGO) bench -p actrec-media

@@ -9,6 +9,11 @@
 //! lowers that thread's priority there. Threads a codec starts from a
 //! streaming thread (libav's, x264's) inherit it. Lowering needs no
 //! privilege; where it fails (a seccomp filter), it is logged once.
+//!
+//! Nice +12 gives decoding about a twentieth of a core's share while the
+//! model runs, which is only in bursts, so decoding catches up in between;
+//! +5 (a third) let it stretch the bursts. Measured in docs/PERFORMANCE.md
+//! ("Priorities").
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,9 +21,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 /// How much lower than the engine's own threads the ingest's decoding and scaling run.
-pub const INGEST_NICE: i32 = 5;
+pub const INGEST_NICE: i32 = 12;
 /// How much lower the annotated outputs run.
-pub const OUTPUT_NICE: i32 = 10;
+pub const OUTPUT_NICE: i32 = 15;
 
 static WARNED: AtomicBool = AtomicBool::new(false);
 
