@@ -225,3 +225,102 @@ fn int8_without_an_export_or_a_calibration_cache_is_refused_before_trtexec_runs(
     );
     assert!(!dir.join("calls").exists());
 }
+
+/// A 3 s clip of 320×240, 30 fps, in `dir`.
+fn short_clip(dir: &Path) -> PathBuf {
+    let clip = dir.join("clip.mp4");
+    let status = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(
+            format!(
+                "videotestsrc num-buffers=90 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! \
+                 x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location={}",
+                clip.display()
+            )
+            .split_whitespace(),
+        )
+        .status()
+        .expect("gst-launch-1.0 runs");
+    assert!(status.success());
+    clip
+}
+
+/// The station with TensorRT (the fake shim and its engine) on a file,
+/// windows made on the CPU or on the GPU: its log and its predictions.
+fn run_on_clip(dir: &Path, preprocess: &str) -> (String, Vec<serde_json::Value>) {
+    let config = config(dir, "fp16");
+    let station = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace(
+            "[model.tensorrt]\n",
+            &format!("[model.tensorrt]\npreprocess = \"{preprocess}\"\n"),
+        )
+        .replace("\n[model]\n", "\n[model]\nbackend = \"tensorrt\"\n")
+        + &format!(
+            "\n[sources.clip.file]\npath = {:?}\npace = \"fast\"\n",
+            short_clip(dir).display().to_string()
+        );
+    std::fs::write(&config, station).expect("config");
+    if engines(dir).is_empty() {
+        let built = build_engine(&config, &trtexec(dir, Some(GOOD)));
+        assert!(built.status.success(), "{}", text(&built));
+    }
+    let predictions = dir.join(format!("predictions-{preprocess}.jsonl"));
+    let out = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args(["run", "--source", "clip", "--exit-on-end", "--config"])
+        .arg(&config)
+        .arg("--predictions")
+        .arg(&predictions)
+        .output()
+        .expect("actrec run");
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    let windows = std::fs::read_to_string(&predictions)
+        .expect("predictions")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a prediction"))
+        .collect();
+    (log, windows)
+}
+
+/// `preprocess = "gpu"`: the model branch takes whole NV12 frames, each is
+/// uploaded once into the shim's ring, and every window is made there (the
+/// fake shim computes the kernel's CPU reference). The same windows come
+/// out as with windows made on the CPU.
+#[test]
+fn with_preprocessing_on_the_gpu_every_window_is_made_in_the_shim() {
+    let dir = temp_dir("gpu-windows");
+    let (log, on_gpu) = run_on_clip(&dir, "gpu");
+    assert!(log.contains("windows made on the GPU"), "{log}");
+    let (log, on_cpu) = run_on_clip(&dir, "cpu");
+    assert!(!log.contains("windows made on the GPU"), "{log}");
+    assert!(on_gpu.len() >= 10, "{on_gpu:?}");
+    let times = |windows: &[serde_json::Value]| windows.iter().map(|w| w["t"].as_f64()).collect::<Vec<_>>();
+    assert_eq!(times(&on_gpu), times(&on_cpu));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without TensorRT there is no device to make windows on: the station says
+/// so and makes them on the CPU.
+#[test]
+fn preprocessing_on_the_gpu_without_tensorrt_falls_back_to_the_cpu_and_says_so() {
+    let dir = temp_dir("gpu-windows-no-trt");
+    let config = config(&dir, "fp16");
+    let station = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("[model.tensorrt]\n", "[model.tensorrt]\npreprocess = \"gpu\"\n")
+        .replace("\n[model]\n", "\n[model]\nbackend = \"tract\"\n");
+    std::fs::write(&config, station).expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_actrec"))
+        .args(["run", "--seconds", "1", "--config"])
+        .arg(&config)
+        .output()
+        .expect("actrec run");
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("preprocessing on the GPU needs the TensorRT backend: tract"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

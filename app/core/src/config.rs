@@ -249,6 +249,21 @@ pub struct TensorRtRef {
     /// (relative paths are too).
     #[serde(default)]
     pub engines_dir: Option<PathBuf>,
+    /// Where windows are made when TensorRT runs: `cpu` (the default: the
+    /// pipeline crops and scales, the CPU packs) or `gpu` (whole NV12
+    /// frames go to the shim's device ring and its kernel makes each
+    /// window in the engine's inputs; docs/GPU.md).
+    #[serde(default)]
+    pub preprocess: PreprocessOn,
+}
+
+/// Where a window's crop, resize, normalisation and packing run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreprocessOn {
+    #[default]
+    Cpu,
+    Gpu,
 }
 
 impl Default for TensorRtRef {
@@ -257,6 +272,7 @@ impl Default for TensorRtRef {
             shim: default_shim(),
             precision: Precision::default(),
             engines_dir: None,
+            preprocess: PreprocessOn::default(),
         }
     }
 }
@@ -325,6 +341,7 @@ pub struct TensorRtSettings {
     /// Where built engines are kept: `station.data_dir`/engines.
     pub engines_dir: PathBuf,
     pub precision: Precision,
+    pub preprocess: PreprocessOn,
 }
 
 impl Default for InferenceSettings {
@@ -337,6 +354,7 @@ impl Default for InferenceSettings {
                 shim: default_shim(),
                 engines_dir: "engines".into(),
                 precision: Precision::default(),
+                preprocess: PreprocessOn::default(),
             },
         }
     }
@@ -795,6 +813,7 @@ impl StationConfig {
                         .unwrap_or(Path::new("engines")),
                 ),
                 precision: self.model.tensorrt.precision,
+                preprocess: self.model.tensorrt.preprocess,
             },
         }
     }
@@ -1244,13 +1263,14 @@ path = "audit.sqlite"
         );
         let named = GOOD.replace(
             "dir = \"models/demo\"\n",
-            "dir = \"models/demo\"\n\n[model.tensorrt]\nshim = \"lib/libactrec_trt.so.2\"\nprecision = \"int8\"\nengines_dir = \"/opt/engines\"\n",
+            "dir = \"models/demo\"\n\n[model.tensorrt]\nshim = \"lib/libactrec_trt.so.2\"\nprecision = \"int8\"\nengines_dir = \"/opt/engines\"\npreprocess = \"gpu\"\n",
         );
         let config = StationConfig::parse("station.toml", &named).expect("valid");
         let tensorrt = config.inference(Path::new("/etc/actrec")).tensorrt;
         assert_eq!(tensorrt.shim, PathBuf::from("/etc/actrec/lib/libactrec_trt.so.2"));
         assert_eq!(tensorrt.precision, Precision::Int8);
         assert_eq!(tensorrt.engines_dir, PathBuf::from("/opt/engines"));
+        assert_eq!(tensorrt.preprocess, PreprocessOn::Gpu);
         let bad = GOOD.replace(
             "dir = \"models/demo\"\n",
             "dir = \"models/demo\"\n\n[model.tensorrt]\nprecision = \"int4\"\n",

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use actrec_core::config::{InferenceSettings, ModelBackend};
 use actrec_core::decode::Window;
 use actrec_core::manifest::Manifest;
-use actrec_preprocess::Clip;
+use actrec_preprocess::gpu::{FrameLayout, WindowPlan};
+use actrec_preprocess::{Clip, SlotWindow};
 
 pub use fake::FakeBackend;
 #[cfg(feature = "onnxruntime")]
@@ -114,6 +115,23 @@ pub trait InferenceBackend: Send {
     fn name(&self) -> &str;
     /// Logits, one per label, in the manifest's order.
     fn infer(&mut self, clip: &Clip) -> Result<Vec<f32>, InferError>;
+    /// Preprocessing on the inference device, where the backend has it.
+    fn device_windows(&mut self) -> Option<&mut dyn DeviceWindows> {
+        None
+    }
+}
+
+/// Preprocessing on the inference device (TensorRT's shim on a Jetson):
+/// whole decoded frames go into a ring on the device, and each window is
+/// made there, in the network's inputs (`actrec_window.cu`).
+pub trait DeviceWindows {
+    /// Makes the ring: `slots` frames of `layout`, windows sampled and
+    /// normalised as `plan` says.
+    fn prepare(&mut self, layout: FrameLayout, slots: usize, plan: WindowPlan) -> Result<(), InferError>;
+    /// Copies one decoded frame into ring slot `slot`.
+    fn upload(&mut self, slot: usize, frame: &[u8]) -> Result<(), InferError>;
+    /// Logits of the window whose frames sit in `slots`, oldest first.
+    fn infer_window(&mut self, slots: &[usize]) -> Result<Vec<f32>, InferError>;
 }
 
 /// Logits to the prediction the step decoder reads.
@@ -134,7 +152,27 @@ impl Classifier {
     /// The top-1 label and its softmax probability, timed at the window's start.
     pub fn classify(&mut self, clip: &Clip) -> Result<Window, InferError> {
         let logits = self.backend.infer(clip)?;
-        let probabilities = softmax(&logits);
+        self.top(clip.t, &logits)
+    }
+
+    /// Preprocessing on the inference device, where the backend has it.
+    pub fn device_windows(&mut self) -> Option<&mut dyn DeviceWindows> {
+        self.backend.device_windows()
+    }
+
+    /// As `classify`, for a window whose frames wait on the device.
+    pub fn classify_on_device(&mut self, window: &SlotWindow) -> Result<Window, InferError> {
+        let name = self.backend.name().to_owned();
+        let device = self
+            .backend
+            .device_windows()
+            .ok_or_else(|| InferError::Run(format!("{name} has no preprocessing on the device")))?;
+        let logits = device.infer_window(&window.slots)?;
+        self.top(window.t, &logits)
+    }
+
+    fn top(&self, t: f64, logits: &[f32]) -> Result<Window, InferError> {
+        let probabilities = softmax(logits);
         let (top, p) = probabilities
             .iter()
             .copied()
@@ -147,7 +185,7 @@ impl Classifier {
             .cloned()
             .ok_or_else(|| InferError::Run(format!("score {top} has no label")))?;
         Ok(Window {
-            t: clip.t,
+            t,
             label,
             p: f64::from(p),
         })

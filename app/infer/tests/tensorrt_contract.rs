@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use actrec_core::config::{InferenceSettings, ModelBackend, Precision, TensorRtSettings};
+use actrec_core::config::{InferenceSettings, ModelBackend, Precision, PreprocessOn, TensorRtSettings};
 use actrec_infer::tensorrt::{ABI_VERSION, Shim, engine_path};
-use actrec_infer::{InferError, InferenceBackend, TensorRtBackend};
+use actrec_infer::{DeviceWindows, InferError, InferenceBackend, TensorRtBackend};
 use actrec_preprocess::Clip;
 use actrec_testkit::fake_trt_shim;
 use common::{demo_manifest, demo_model_dir};
@@ -45,6 +45,7 @@ fn station(engine: Option<&str>) -> Station {
         shim: fake_trt_shim(),
         engines_dir: dir.join("engines"),
         precision: Precision::Fp16,
+        preprocess: PreprocessOn::Cpu,
     };
     if let Some(text) = engine {
         let shim = Shim::open(&settings.shim).expect("the fake shim opens");
@@ -127,6 +128,7 @@ fn without_the_shim_auto_falls_back_and_names_the_library() {
             shim: "/nonexistent/libactrec_trt.so.2".into(),
             engines_dir: "/nonexistent".into(),
             precision: Precision::Fp16,
+            preprocess: PreprocessOn::Cpu,
         },
         ..InferenceSettings::default()
     };
@@ -229,14 +231,14 @@ fn a_window_made_in_the_shim_scores_as_the_same_window_made_on_the_host() {
     let plan = WindowPlan::new(&manifest.input, frames.len());
     let window = |backend: &mut TensorRtBackend| backend.infer_window(&(0..30).collect::<Vec<_>>());
     assert!(
-        matches!(window(&mut backend), Err(InferError::Run(m)) if m.contains("gpu_windows first")),
+        matches!(window(&mut backend), Err(InferError::Run(m)) if m.contains("prepare the ring first")),
         "a window before the plan is refused"
     );
 
     // A ring of 40 slots: the window's frames start at slot 10.
-    backend.gpu_windows(layout, 40, plan.clone()).expect("plan accepted");
+    backend.prepare(layout, 40, plan.clone()).expect("plan accepted");
     for (n, frame) in frames.iter().enumerate() {
-        backend.upload_frame(10 + n, frame).expect("upload");
+        backend.upload(10 + n, frame).expect("upload");
     }
     let slots: Vec<usize> = (10..40).collect();
     let on_the_shim = backend.infer_window(&slots).expect("window runs");
@@ -262,15 +264,15 @@ fn a_window_made_in_the_shim_scores_as_the_same_window_made_on_the_host() {
             Ok(_) => panic!("expected a refusal"),
         }
     }
-    let short = error(backend.upload_frame(0, &frames[0][1..]));
+    let short = error(backend.upload(0, &frames[0][1..]));
     assert!(
         short.contains("55295 bytes into slot 0") && short.contains("55296 bytes"),
         "{short}"
     );
-    assert!(error(backend.upload_frame(40, &frames[0])).contains("40 slots"));
+    assert!(error(backend.upload(40, &frames[0])).contains("40 slots"));
     assert!(error(backend.infer_window(&(0..30).collect::<Vec<_>>())).contains("holds no frame"));
 
     // A frame too small for the model's side has no crop to take.
     let tiny = FrameLayout::packed(PixelFormat::Nv12, 64, 48);
-    assert!(error(backend.gpu_windows(tiny, 4, plan)).contains("crop"));
+    assert!(error(backend.prepare(tiny, 4, plan)).contains("crop"));
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use actrec_core::config::{MediaOverrides, Pace, Source};
-use actrec_media::describe::{Fragments, FrameSizes, Profile};
+use actrec_media::describe::{Fragments, FrameSizes, ModelFrames, Profile};
 use actrec_media::event::MediaEvent;
 use actrec_media::gst;
 use actrec_media::gst::prelude::*;
@@ -102,6 +102,7 @@ fn station(path: &Path, display: bool) -> (Duration, u64) {
         fragments: Fragments::new(Profile::Generic, &MediaOverrides::default(), 4000, FPS),
         sizes: FrameSizes {
             model: 256,
+            model_frames: ModelFrames::Square,
             display_width: 1280,
             display_height: 720,
             display_fps: FPS,

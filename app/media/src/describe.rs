@@ -171,11 +171,23 @@ pub fn source(source: &Source, f: &Fragments) -> Result<String, DescribeError> {
     })
 }
 
+/// What the ingest's model branch delivers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ModelFrames {
+    /// The centre square at the model's side, RGB: preprocessing on the CPU.
+    #[default]
+    Square,
+    /// Whole frames, NV12: preprocessing on the GPU, whose kernel crops and
+    /// scales (docs/GPU.md).
+    WholeNv12,
+}
+
 /// Sizes the ingest pipeline delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameSizes {
     /// Side of the model's square input.
     pub model: u32,
+    pub model_frames: ModelFrames,
     pub display_width: u32,
     pub display_height: u32,
     pub display_fps: u32,
@@ -192,6 +204,7 @@ pub const DISPLAY_SINK: &str = "display";
 pub fn ingest(source_fragment: &str, f: &Fragments, sizes: FrameSizes, display: bool) -> String {
     let FrameSizes {
         model,
+        model_frames,
         display_width,
         display_height,
         display_fps,
@@ -200,10 +213,15 @@ pub fn ingest(source_fragment: &str, f: &Fragments, sizes: FrameSizes, display: 
         Profile::Generic => f.convert.clone(),
         Profile::Jetson => format!("{} ! video/x-raw", f.convert),
     };
-    let model_branch = format!(
-        "queue max-size-buffers=4 ! aspectratiocrop aspect-ratio=1/1 ! videoscale ! videoconvert ! \
-         video/x-raw,format=RGB,width={model},height={model} ! appsink name={MODEL_SINK}"
-    );
+    let model_branch = match model_frames {
+        ModelFrames::Square => format!(
+            "queue max-size-buffers=4 ! aspectratiocrop aspect-ratio=1/1 ! videoscale ! videoconvert ! \
+             video/x-raw,format=RGB,width={model},height={model} ! appsink name={MODEL_SINK}"
+        ),
+        ModelFrames::WholeNv12 => {
+            format!("queue max-size-buffers=4 ! videoconvert ! video/x-raw,format=NV12 ! appsink name={MODEL_SINK}")
+        }
+    };
     if !display {
         // Decisions only: no annotated output, so no display branch to feed.
         return format!("{source_fragment} ! {to_system} ! {model_branch}");
@@ -347,6 +365,7 @@ mod tests {
 
     const SIZES: FrameSizes = FrameSizes {
         model: 256,
+        model_frames: ModelFrames::Square,
         display_width: 1280,
         display_height: 720,
         display_fps: 30,
@@ -437,6 +456,17 @@ mod tests {
         assert!(d.contains(
             "video/x-raw,format=I420,width=1280,height=720,pixel-aspect-ratio=1/1,framerate=30/1 ! appsink name=display"
         ));
+    }
+
+    #[test]
+    fn for_the_gpu_the_model_takes_whole_nv12_frames() {
+        let sizes = FrameSizes {
+            model_frames: ModelFrames::WholeNv12,
+            ..SIZES
+        };
+        let d = ingest("videotestsrc", &generic(), sizes, false);
+        assert!(d.ends_with("queue max-size-buffers=4 ! videoconvert ! video/x-raw,format=NV12 ! appsink name=model"));
+        assert!(!d.contains("aspectratiocrop"));
     }
 
     #[test]

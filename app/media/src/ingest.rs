@@ -37,7 +37,43 @@ use crate::describe::{self, DISPLAY_SINK, Fragments, FrameSizes, MODEL_SINK};
 use crate::event::{Branch, MediaEvent};
 use crate::{MediaError, error_text, lock};
 
-/// A frame for the model: RGB, square, at the model's resolution.
+/// How a whole NV12 frame lies in its buffer: the Y plane, `stride` bytes a
+/// row, then the interleaved U/V plane right after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nv12Geometry {
+    pub width: u32,
+    pub height: u32,
+    pub stride: u32,
+    /// Frames per second as the caps say, `(numerator, denominator)`; `(0, 1)` when variable.
+    pub fps: (i32, i32),
+}
+
+impl Nv12Geometry {
+    /// Frames per second, when the caps give a fixed rate.
+    pub fn frame_rate(&self) -> Option<f64> {
+        let (num, den) = self.fps;
+        (num > 0 && den > 0).then(|| f64::from(num) / f64::from(den))
+    }
+}
+
+impl Nv12Geometry {
+    /// The geometry of NV12 `caps` in GStreamer's default layout, or None
+    /// for other formats and padded planes.
+    pub fn from_caps(caps: &gst::CapsRef) -> Option<Self> {
+        let info = gstreamer_video::VideoInfo::from_caps(caps).ok()?;
+        let stride = u32::try_from(*info.stride().first()?).ok()?;
+        let contiguous = info.offset().get(1).copied() == Some(stride as usize * info.height() as usize);
+        (info.format() == gstreamer_video::VideoFormat::Nv12 && contiguous).then_some(Self {
+            width: info.width(),
+            height: info.height(),
+            stride,
+            fps: (info.fps().numer(), info.fps().denom()),
+        })
+    }
+}
+
+/// A frame for the model: RGB, square, at the model's resolution; or, for
+/// preprocessing on the GPU, the whole frame as NV12.
 #[derive(Debug, Clone)]
 pub struct Frame {
     /// Frames delivered since the ingest started, counting from 0.
@@ -48,6 +84,8 @@ pub struct Frame {
     pub pts: Option<gst::ClockTime>,
     pub buffer: gst::Buffer,
     pub source: Arc<str>,
+    /// Whole NV12 frames only (`ModelFrames::WholeNv12`): how `buffer` lies.
+    pub geometry: Option<Nv12Geometry>,
 }
 
 /// A frame for the annotated outputs: I420 at display resolution.
@@ -404,6 +442,7 @@ impl Supervisor {
         let clock = Arc::clone(&self.clock);
         let seq = Arc::clone(&self.seq);
         let model_flow = Arc::clone(flow);
+        let whole = self.config.sizes.model_frames == describe::ModelFrames::WholeNv12;
         model.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
@@ -418,6 +457,11 @@ impl Supervisor {
                         pts,
                         buffer,
                         source: Arc::clone(&source),
+                        geometry: if whole {
+                            sample.caps().and_then(Nv12Geometry::from_caps)
+                        } else {
+                            None
+                        },
                     };
                     deliver(&frames, frame, live, &model_flow, &model_flow.dropped_model)
                 })

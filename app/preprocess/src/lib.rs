@@ -2,10 +2,14 @@
 //!
 //! The media layer already delivers square RGB frames at the model's size
 //! (crop and resize happen in the pipeline). This crate cuts them into windows
-//! (`window_seconds` long, one every `stride_seconds`), samples the fast and
-//! slow pathways as pytorchvideo does (`floor(linspace(...))`, in f32 like
-//! torch), normalises each channel and packs each pathway as NCTHW f32, ready
-//! for any inference backend. Pure: no I/O.
+//! (`window_seconds` long, one every `stride_seconds`: [`Cutter`]), samples the
+//! fast and slow pathways as pytorchvideo does (`floor(linspace(...))`, in f32
+//! like torch), normalises each channel and packs each pathway as NCTHW f32,
+//! ready for any inference backend ([`Windower`]). Pure: no I/O.
+//!
+//! With preprocessing on the GPU, whole frames wait in a device ring instead:
+//! the [`SlotWindower`] cuts the same windows as lists of ring slots, and
+//! [`gpu`] holds the kernel's plan and its CPU reference.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -88,43 +92,44 @@ pub fn linspace_indices(len: usize, count: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The longest stretch of the window `[start, end)` without a frame.
-fn largest_gap(start: f64, end: f64, members: &[&ModelFrame]) -> f64 {
+/// The longest stretch of the window `[start, end)` without a frame, given
+/// its frames' times in order.
+fn largest_gap(start: f64, end: f64, times: impl Iterator<Item = f64>) -> f64 {
     let mut gap: f64 = 0.0;
     let mut last = start;
-    for frame in members {
-        gap = gap.max(frame.t - last);
-        last = frame.t;
+    for t in times {
+        gap = gap.max(t - last);
+        last = t;
     }
     gap.max(end - last)
 }
 
-/// Cuts frames into windows and turns each into network input.
-pub struct Windower {
-    size: usize,
+/// One window a [`Cutter`] completed: its start and its frames, oldest first.
+pub struct Cut<T> {
+    pub start: f64,
+    pub members: Vec<T>,
+}
+
+/// Cuts timed items into windows (`window_seconds` long, one every
+/// `stride_seconds`), leaving out windows with holes: which frames each
+/// window holds, whatever a frame is (RGB at the model's size for the
+/// [`Windower`], a device ring slot for the [`SlotWindower`]).
+pub struct Cutter<T> {
     window: f64,
     stride: f64,
-    fast_frames: usize,
-    slow_frames: usize,
-    /// Per channel: (scale, offset) so that value = byte * scale + offset.
-    affine: [(f32, f32); 3],
-    frames: VecDeque<ModelFrame>,
+    items: VecDeque<(f64, T)>,
     next_start: Option<f64>,
     /// The longest hole a window may have between frames (or at its ends).
     max_gap: f64,
     skipped: u64,
 }
 
-impl Windower {
+impl<T: Clone> Cutter<T> {
     pub fn new(spec: &InputSpec) -> Self {
         Self {
-            size: spec.size as usize,
             window: spec.window_seconds,
             stride: spec.stride(),
-            fast_frames: spec.fast_frames as usize,
-            slow_frames: spec.slow_frames as usize,
-            affine: affine(spec),
-            frames: VecDeque::new(),
+            items: VecDeque::new(),
             next_start: None,
             // Twice the slow pathway's sampling interval (250 ms for 1 s and 8
             // frames): a camera of 4 fps or more passes, while a window with
@@ -140,6 +145,78 @@ impl Windower {
         self.skipped
     }
 
+    /// Items held for windows still to come.
+    pub fn held(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().map(|(_, item)| item)
+    }
+
+    /// Adds an item at time `t`; returns the windows it completes (usually none or one).
+    pub fn push(&mut self, t: f64, item: T) -> Vec<Cut<T>> {
+        let mut start = *self.next_start.get_or_insert(t);
+        self.items.push_back((t, item));
+        let mut cuts = Vec::new();
+        // A window is complete once a frame at or past its end arrives.
+        while t >= start + self.window - 1e-9 {
+            let end = start + self.window;
+            let members: Vec<&(f64, T)> = self
+                .items
+                .iter()
+                .filter(|(ti, _)| *ti >= start - 1e-9 && *ti < end - 1e-9)
+                .collect();
+            if !members.is_empty() {
+                if largest_gap(start, end, members.iter().map(|(ti, _)| *ti)) <= self.max_gap + 1e-9 {
+                    cuts.push(Cut {
+                        start,
+                        members: members.into_iter().map(|(_, item)| item.clone()).collect(),
+                    });
+                } else {
+                    self.skipped += 1;
+                }
+            }
+            start += self.stride;
+            while self.items.front().is_some_and(|(ti, _)| *ti < start - 1e-9) {
+                self.items.pop_front();
+            }
+        }
+        self.next_start = Some(start);
+        cuts
+    }
+
+    /// Forgets held items, e.g. after a source switch or loss.
+    pub fn reset(&mut self) {
+        self.items.clear();
+        self.next_start = None;
+    }
+}
+
+/// Cuts frames into windows and turns each into network input.
+pub struct Windower {
+    size: usize,
+    window: f64,
+    fast_frames: usize,
+    slow_frames: usize,
+    /// Per channel: (scale, offset) so that value = byte * scale + offset.
+    affine: [(f32, f32); 3],
+    cutter: Cutter<Arc<[u8]>>,
+}
+
+impl Windower {
+    pub fn new(spec: &InputSpec) -> Self {
+        Self {
+            size: spec.size as usize,
+            window: spec.window_seconds,
+            fast_frames: spec.fast_frames as usize,
+            slow_frames: spec.slow_frames as usize,
+            affine: affine(spec),
+            cutter: Cutter::new(spec),
+        }
+    }
+
+    /// Windows left out so far because frames were missing from them.
+    pub fn skipped(&self) -> u64 {
+        self.cutter.skipped()
+    }
+
     /// Adds a frame; returns the windows it completes (usually none or one).
     pub fn push(&mut self, frame: ModelFrame) -> Result<Vec<Clip>, PreprocessError> {
         let want = self.size * self.size * 3;
@@ -151,41 +228,16 @@ impl Windower {
                 size: self.size,
             });
         }
-        let start = *self.next_start.get_or_insert(frame.t);
-        let frame_t = frame.t;
-        self.frames.push_back(frame);
-        let mut clips = Vec::new();
-        let mut start = start;
-        // A window is complete once a frame at or past its end arrives.
-        while frame_t >= start + self.window - 1e-9 {
-            let members: Vec<&ModelFrame> = self
-                .frames
-                .iter()
-                .filter(|f| f.t >= start - 1e-9 && f.t < start + self.window - 1e-9)
-                .collect();
-            if !members.is_empty() {
-                if largest_gap(start, start + self.window, &members) <= self.max_gap + 1e-9 {
-                    clips.push(self.pack(start, &members));
-                } else {
-                    self.skipped += 1;
-                }
-            }
-            start += self.stride;
-            while self.frames.front().is_some_and(|f| f.t < start - 1e-9) {
-                self.frames.pop_front();
-            }
-        }
-        self.next_start = Some(start);
-        Ok(clips)
+        let cuts = self.cutter.push(frame.t, frame.rgb);
+        Ok(cuts.iter().map(|cut| self.pack(cut.start, &cut.members)).collect())
     }
 
     /// Forgets buffered frames, e.g. after a source switch or loss.
     pub fn reset(&mut self) {
-        self.frames.clear();
-        self.next_start = None;
+        self.cutter.reset();
     }
 
-    fn pack(&self, start: f64, members: &[&ModelFrame]) -> Clip {
+    fn pack(&self, start: f64, members: &[Arc<[u8]>]) -> Clip {
         let (fast_idx, slow_in_fast) = pathway_samples(members.len(), self.fast_frames, self.slow_frames);
         let slow_idx: Vec<usize> = slow_in_fast.into_iter().map(|i| fast_idx[i]).collect();
         Clip {
@@ -197,12 +249,12 @@ impl Windower {
     }
 
     /// Normalised [1, 3, T, H, W] from the chosen frames.
-    fn ncthw(&self, members: &[&ModelFrame], indices: &[usize]) -> Vec<f32> {
+    fn ncthw(&self, members: &[Arc<[u8]>], indices: &[usize]) -> Vec<f32> {
         let plane = self.size * self.size;
         let frames = indices.len();
         let mut out = vec![0f32; 3 * frames * plane];
         for (t, &i) in indices.iter().enumerate() {
-            let rgb = &members[i].rgb;
+            let rgb = &members[i];
             for (c, &(scale, offset)) in self.affine.iter().enumerate() {
                 let dst = &mut out[(c * frames + t) * plane..(c * frames + t + 1) * plane];
                 for (value, pixel) in dst.iter_mut().zip(rgb.chunks_exact(3)) {
@@ -211,6 +263,88 @@ impl Windower {
             }
         }
         out
+    }
+}
+
+/// A window whose frames wait in a device ring (preprocessing on the GPU).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotWindow {
+    pub t: f64,
+    pub t_end: f64,
+    /// The ring slots of its frames, oldest first.
+    pub slots: Vec<usize>,
+}
+
+/// What a frame pushed into a [`SlotWindower`] gives: the slot to upload it
+/// into, then the windows it completes.
+#[derive(Debug)]
+pub struct SlotPush {
+    pub slot: usize,
+    pub windows: Vec<SlotWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "frame at t={t}: all {slots} ring slots hold frames of windows still to come (a window of more frames than the ring holds)"
+)]
+pub struct RingFull {
+    pub t: f64,
+    pub slots: usize,
+}
+
+/// The [`Windower`]'s windows over a ring of `slots` device frames: each
+/// frame is uploaded once into a slot no waiting window needs, and a
+/// completed window is the list of its slots.
+pub struct SlotWindower {
+    window: f64,
+    slots: usize,
+    cutter: Cutter<usize>,
+    next: usize,
+}
+
+impl SlotWindower {
+    pub fn new(spec: &InputSpec, slots: usize) -> Self {
+        Self {
+            window: spec.window_seconds,
+            slots,
+            cutter: Cutter::new(spec),
+            next: 0,
+        }
+    }
+
+    /// The slots a window of `window_seconds` at `fps` needs, with room for
+    /// the stride's frames and jitter.
+    pub fn slots_for(spec: &InputSpec, fps: f64) -> usize {
+        ((spec.window_seconds + spec.stride()) * fps.max(1.0)).ceil() as usize + 4
+    }
+
+    pub fn skipped(&self) -> u64 {
+        self.cutter.skipped()
+    }
+
+    /// Takes a slot for the frame at `t` and cuts the windows it completes.
+    pub fn push(&mut self, t: f64) -> Result<SlotPush, RingFull> {
+        let held: Vec<usize> = self.cutter.held().copied().collect();
+        let slot = (0..self.slots)
+            .map(|i| (self.next + i) % self.slots)
+            .find(|s| !held.contains(s))
+            .ok_or(RingFull { t, slots: self.slots })?;
+        self.next = (slot + 1) % self.slots;
+        let windows = self
+            .cutter
+            .push(t, slot)
+            .into_iter()
+            .map(|cut| SlotWindow {
+                t: cut.start,
+                t_end: cut.start + self.window,
+                slots: cut.members,
+            })
+            .collect();
+        Ok(SlotPush { slot, windows })
+    }
+
+    pub fn reset(&mut self) {
+        self.cutter.reset();
     }
 }
 
@@ -325,6 +459,47 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "frame at t=0 holds 5 bytes; the model takes 12 (2x2 RGB)"
+        );
+    }
+
+    /// The ring's windows are the Windower's, frame for frame: each frame
+    /// holds a slot until no window to come needs it.
+    #[test]
+    fn slot_windows_are_the_windowers_windows_over_a_ring() {
+        let spec = spec(1.0, Some(4.0 / 30.0));
+        let slots = SlotWindower::slots_for(&spec, 30.0);
+        let mut windower = Windower::new(&spec);
+        let mut ring = SlotWindower::new(&spec, slots);
+        let mut slot_of_frame = Vec::new();
+        for n in 0..120 {
+            let clips = windower.push(frame(n)).expect("frame");
+            let push = ring.push(frame(n).t).expect("a free slot");
+            slot_of_frame.push(push.slot);
+            assert_eq!(clips.len(), push.windows.len(), "frame {n}");
+            for (clip, window) in clips.iter().zip(&push.windows) {
+                assert_eq!((clip.t, clip.t_end), (window.t, window.t_end));
+                // The window's slots still hold its frames: none was reused.
+                let first = (clip.t * 30.0).round() as usize;
+                let frames: Vec<usize> = (first..first + window.slots.len()).collect();
+                let held: Vec<usize> = frames.iter().map(|&f| slot_of_frame[f]).collect();
+                assert_eq!(window.slots, held, "window at {}", clip.t);
+                assert_eq!(window.slots.len(), 30);
+            }
+        }
+        assert!(slots < 120, "slots are reused");
+    }
+
+    #[test]
+    fn a_ring_too_small_for_a_window_is_an_error() {
+        let spec = spec(1.0, None);
+        let mut ring = SlotWindower::new(&spec, 10);
+        let full = (0..30).map(|n| ring.push(frame(n).t)).find_map(Result::err);
+        assert_eq!(
+            full,
+            Some(RingFull {
+                t: 10.0 / 30.0,
+                slots: 10
+            })
         );
     }
 }

@@ -24,8 +24,11 @@ COMPATIBLE_MACHINE = "(tegra)"
 
 inherit cmake cuda
 
-# meta-tegra installs CUDA under /usr/local/cuda-X.Y in the sysroot.
-EXTRA_OECMAKE += "-DCUDA_ROOT=${STAGING_DIR_HOST}/usr/local/cuda-${CUDA_VERSION}"
+# meta-tegra installs CUDA under /usr/local/cuda-X.Y in the sysroot. The
+# cuda class puts nvcc on PATH and the machine's GPU architecture in
+# CUDAFLAGS, so CMake adds none of its own: the shim's window
+# preprocessing (actrec_window.cu) is built for this machine's GPU.
+EXTRA_OECMAKE += "-DCUDA_ROOT=${STAGING_DIR_HOST}/usr/local/cuda-${CUDA_VERSION} -DCMAKE_CUDA_ARCHITECTURES=OFF"
 
 # The library's SONAME is libactrec_trt.so.2 and the engine opens that
 # name, so the default packaging applies (the .so.2 here, the

@@ -6,9 +6,8 @@
 //! The shim has not run on TensorRT here (no Jetson, no TensorRT where it
 //! was written); its contract is tested against the fake shim
 //! (`app/infer/fake-trt-shim`), which has the same ABI. Its preprocessing on
-//! the GPU (`gpu_windows`, `upload_frame`, `infer_window`) ran on a GPU
-//! without TensorRT (tools/bench/shim-window.sh); the engine does not use
-//! it yet (docs/GPU.md).
+//! the GPU (its [`DeviceWindows`]) ran on a GPU without TensorRT
+//! (tools/bench/shim-window.sh).
 
 mod ffi;
 
@@ -25,7 +24,7 @@ use sha2::{Digest, Sha256};
 pub use ffi::{ABI_VERSION, Shim, TensorInfo};
 
 use crate::io::{self, Pathway};
-use crate::{InferError, InferenceBackend};
+use crate::{DeviceWindows, InferError, InferenceBackend};
 
 /// What a serialised engine depends on: it runs only on the TensorRT and
 /// the GPU that built it, for the model file it was built from.
@@ -140,7 +139,7 @@ pub struct TensorRtBackend {
     output: i32,
     logits: Vec<f32>,
     name: String,
-    /// The window of preprocessing on the GPU, once `gpu_windows` has made it.
+    /// The window of preprocessing on the GPU, once `prepare` has made it.
     window: Option<WindowPlan>,
 }
 
@@ -198,10 +197,9 @@ impl TensorRtBackend {
 
 /// Preprocessing on the GPU, in the shim (`actrec_window.cu`): decoded frames
 /// go into a device ring, and each window is made in the engine's inputs.
-impl TensorRtBackend {
-    /// Makes the shim's ring: `slots` frames of `layout`, windows sampled as
-    /// `plan` says, centre-cropped.
-    pub fn gpu_windows(&mut self, layout: FrameLayout, slots: usize, plan: WindowPlan) -> Result<(), InferError> {
+impl DeviceWindows for TensorRtBackend {
+    /// Centre-cropped, as the CPU path crops.
+    fn prepare(&mut self, layout: FrameLayout, slots: usize, plan: WindowPlan) -> Result<(), InferError> {
         let input = |pathway| {
             self.inputs
                 .iter()
@@ -243,33 +241,32 @@ impl TensorRtBackend {
         Ok(())
     }
 
-    /// Copies one decoded frame into ring slot `slot`.
-    pub fn upload_frame(&mut self, slot: usize, frame: &[u8]) -> Result<(), InferError> {
+    fn upload(&mut self, slot: usize, frame: &[u8]) -> Result<(), InferError> {
         let slot = i32::try_from(slot).map_err(|_| InferError::Run(format!("ring slot {slot}")))?;
         self.engine.window_upload(slot, frame).map_err(InferError::Run)
     }
 
-    /// Runs the network on the window whose members sit in `member_slots`
-    /// (oldest first): the scores, as `infer` gives them.
-    pub fn infer_window(&mut self, member_slots: &[usize]) -> Result<Vec<f32>, InferError> {
+    fn infer_window(&mut self, slots: &[usize]) -> Result<Vec<f32>, InferError> {
         let plan = self
             .window
             .as_ref()
-            .ok_or_else(|| InferError::Run("no GPU window: call gpu_windows first".into()))?;
-        let slots = plan
-            .members
-            .iter()
-            .map(|&m| {
-                member_slots
+            .ok_or_else(|| InferError::Run("no device window: prepare the ring first".into()))?;
+        let fast_slots = plan
+            .members_for(slots.len())
+            .into_iter()
+            .map(|m| {
+                slots
                     .get(m)
                     .and_then(|&s| i32::try_from(s).ok())
-                    .ok_or_else(|| InferError::Run(format!("window member {m} of {member_slots:?}")))
+                    .ok_or_else(|| InferError::Run(format!("window member {m} of {slots:?}")))
             })
             .collect::<Result<Vec<i32>, _>>()?;
-        self.engine.window_run(&slots).map_err(InferError::Run)?;
+        self.engine.window_run(&fast_slots).map_err(InferError::Run)?;
         self.run_network()
     }
+}
 
+impl TensorRtBackend {
     /// Enqueue, wait, read the scores: after the inputs are in place.
     fn run_network(&mut self) -> Result<Vec<f32>, InferError> {
         self.engine.enqueue().map_err(InferError::Run)?;
@@ -333,6 +330,10 @@ fn bind<'a>(
 impl InferenceBackend for TensorRtBackend {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn device_windows(&mut self) -> Option<&mut dyn DeviceWindows> {
+        Some(self)
     }
 
     fn infer(&mut self, clip: &Clip) -> Result<Vec<f32>, InferError> {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use actrec_core::config::{MediaOverrides, Source};
-use actrec_media::describe::{Fragments, FrameSizes, Profile};
+use actrec_media::describe::{Fragments, FrameSizes, ModelFrames, Profile};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
 use actrec_testkit::Reaped;
@@ -16,6 +16,7 @@ use crossbeam_channel::Receiver;
 
 pub const SIZES: FrameSizes = FrameSizes {
     model: 64,
+    model_frames: ModelFrames::Square,
     display_width: 320,
     display_height: 240,
     display_fps: 30,

@@ -114,9 +114,9 @@ impl GpuWindower {
     pub fn window(&mut self, member_slots: &[usize]) -> Result<(), GpuError> {
         let plan = &self.plan;
         let slots: Vec<i32> = plan
-            .members
-            .iter()
-            .map(|&m| {
+            .members_for(member_slots.len())
+            .into_iter()
+            .map(|m| {
                 member_slots
                     .get(m)
                     .filter(|&&s| s < self.slots)

@@ -115,6 +115,14 @@ impl WindowPlan {
     }
 }
 
+impl WindowPlan {
+    /// Window member of each fast frame, for a window of `len` frames (a
+    /// camera's windows differ by a frame now and then).
+    pub fn members_for(&self, len: usize) -> Vec<usize> {
+        crate::pathway_samples(len, self.fast_frames, self.slow_frames).0
+    }
+}
+
 /// The kernel's arithmetic on the CPU: `frames` are the window's decoded
 /// frames in `layout`; returns `(slow, fast)`, each [1, 3, T, size, size].
 pub fn reference_window(plan: &WindowPlan, layout: &FrameLayout, frames: &[&[u8]]) -> (Vec<f32>, Vec<f32>) {

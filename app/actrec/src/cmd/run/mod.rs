@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use actrec_core::config::{Outputs, StationConfig, StreamOutput};
+use actrec_core::config::{Outputs, PreprocessOn, StationConfig, StreamOutput};
 use actrec_core::inspect::Inspector;
 use actrec_infer::Classifier;
-use actrec_media::describe::{self, Fragments, FrameSizes, OutputPlan};
+use actrec_media::describe::{self, Fragments, FrameSizes, ModelFrames, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::ingest::{Ingest, IngestConfig};
 use actrec_media::output::{ClipSettings, Output, OutputConfig};
@@ -33,7 +33,7 @@ use crossbeam_channel::{bounded, select, tick};
 
 use audit::AuditLog;
 use line::LineOutputs;
-use model::{ModelBranch, Predictions};
+use model::{ModelBranch, OnDevice, Predictions};
 use out::{EventOut, JsonLines, Panel};
 use panel::PanelInfo;
 use station::{Setup, Sinks, Station};
@@ -108,6 +108,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         backend: "none".into(),
         ..PanelInfo::default()
     };
+    let mut model_frames = ModelFrames::Square;
     let predictions = match &args.windows {
         _ if args.no_model => Predictions::None,
         Some(path) => {
@@ -117,17 +118,35 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None if station.manifest.file.is_some() => {
             let model_dir = station.config.model_dir(config_dir);
             let settings = station.config.inference(config_dir);
-            let loaded =
+            let mut loaded =
                 actrec_infer::load(&model_dir, &station.manifest, &settings).map_err(|e| Failure::Start(e.into()))?;
+            let on_device = settings.tensorrt.preprocess == PreprocessOn::Gpu;
+            if on_device && loaded.backend.device_windows().is_none() {
+                loaded.fell_back.push(format!(
+                    "preprocessing on the GPU needs the TensorRT backend: {} gets windows made on the CPU",
+                    loaded.backend.name()
+                ));
+            }
             for reason in &loaded.fell_back {
                 tracing::warn!(backend = loaded.backend.name(), "inference falls back: {reason}");
             }
-            info.backend = loaded.backend.name().to_owned();
+            let on_device = on_device && loaded.backend.device_windows().is_some();
+            info.backend = if on_device {
+                format!("{}, windows made on the GPU", loaded.backend.name())
+            } else {
+                loaded.backend.name().to_owned()
+            };
             info.backend_note = (!loaded.fell_back.is_empty()).then(|| loaded.fell_back.join("; "));
-            tracing::info!(backend = loaded.backend.name(), model = %station.manifest.name, "inference ready");
-            Predictions::Live {
-                windower: Windower::new(&station.manifest.input),
-                classifier: Classifier::new(loaded.backend, station.manifest.labels.clone()),
+            tracing::info!(backend = %info.backend, model = %station.manifest.name, "inference ready");
+            let classifier = Classifier::new(loaded.backend, station.manifest.labels.clone());
+            if on_device {
+                model_frames = ModelFrames::WholeNv12;
+                Predictions::OnDevice(OnDevice::new(classifier, &station.manifest.input))
+            } else {
+                Predictions::Live {
+                    windower: Windower::new(&station.manifest.input),
+                    classifier,
+                }
             }
         }
         None => Predictions::None,
@@ -141,6 +160,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     sequences.extend(station.alternatives.iter().cloned());
     let start = Start {
         model_size: station.manifest.input.size,
+        model_frames,
         predictions,
         inspector,
         judged_with,
@@ -153,6 +173,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 /// What the engine starts from, once the files are loaded and checked.
 struct Start {
     model_size: u32,
+    model_frames: ModelFrames,
     predictions: Predictions,
     inspector: Option<Inspector>,
     judged_with: actrec_audit::record::JudgedWith,
@@ -163,6 +184,7 @@ struct Start {
 fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), StartError> {
     let Start {
         model_size,
+        model_frames,
         predictions,
         inspector,
         judged_with,
@@ -178,6 +200,7 @@ fn engine(args: &Args, config: &StationConfig, start: Start) -> Result<(), Start
     let fragments = Fragments::new(profile, &media.overrides, media.bitrate_kbps, media.display_fps);
     let sizes = FrameSizes {
         model: model_size,
+        model_frames,
         display_width: media.display_width,
         display_height: media.display_height,
         display_fps: media.display_fps,

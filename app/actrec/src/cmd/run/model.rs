@@ -15,10 +15,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actrec_core::decode::Window;
+use actrec_core::manifest::InputSpec;
 use actrec_core::sync::lock;
 use actrec_infer::Classifier;
-use actrec_media::ingest::Frame;
-use actrec_preprocess::{ModelFrame, Windower};
+use actrec_media::ingest::{Frame, Nv12Geometry};
+use actrec_preprocess::gpu::{FrameLayout, PixelFormat, WindowPlan};
+use actrec_preprocess::{ModelFrame, SlotWindower, Windower};
 use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 
 use super::supervise::Watchdog;
@@ -31,6 +33,97 @@ pub enum Predictions {
     Replay(VecDeque<Window>),
     /// The model, on the frames as they come.
     Live { windower: Windower, classifier: Classifier },
+    /// The model, with each window made on its device from whole frames.
+    OnDevice(OnDevice),
+}
+
+/// Preprocessing on the inference device (TensorRT's shim): each whole NV12
+/// frame is uploaded once into a ring slot, and each window is made there.
+pub struct OnDevice {
+    windower: SlotWindower,
+    classifier: Classifier,
+    input: InputSpec,
+    /// The frames' geometry the ring was made for.
+    ring_for: Option<Nv12Geometry>,
+}
+
+/// The frame rate a ring is sized for when the caps give none.
+const VARIABLE_RATE_FPS: f64 = 60.0;
+
+impl OnDevice {
+    pub fn new(classifier: Classifier, input: &InputSpec) -> Self {
+        Self {
+            windower: SlotWindower::new(input, 0),
+            classifier,
+            input: input.clone(),
+            ring_for: None,
+        }
+    }
+
+    fn windows_for(&mut self, frame: &Frame, arrived: Instant) -> Result<Vec<Predicted>, String> {
+        let geometry = frame
+            .geometry
+            .ok_or("the model branch's frame is not whole NV12 in GStreamer's default layout")?;
+        let layout = FrameLayout {
+            format: PixelFormat::Nv12,
+            width: geometry.width as usize,
+            height: geometry.height as usize,
+            pitch: geometry.stride as usize,
+        };
+        if self.ring_for != Some(geometry) {
+            // The first frame, or a source of another size or rate: a new
+            // ring, with room for a window and its stride at that rate.
+            let fps = geometry.frame_rate().unwrap_or(VARIABLE_RATE_FPS);
+            let slots = SlotWindower::slots_for(&self.input, fps);
+            let plan = WindowPlan::new(&self.input, self.input.fast_frames as usize);
+            self.device()?.prepare(layout, slots, plan).map_err(|e| e.to_string())?;
+            tracing::info!(
+                slots,
+                width = layout.width,
+                height = layout.height,
+                fps,
+                "windows made on the GPU: the device ring"
+            );
+            self.windower = SlotWindower::new(&self.input, slots);
+            self.ring_for = Some(geometry);
+        }
+        let map = frame.buffer.map_readable().map_err(|e| e.to_string())?;
+        let bytes = map.as_slice().get(..layout.bytes()).ok_or_else(|| {
+            format!(
+                "an NV12 frame of {}x{} needs {} bytes; the buffer holds {}",
+                layout.width,
+                layout.height,
+                layout.bytes(),
+                map.len()
+            )
+        })?;
+        let push = self.windower.push(frame.t).map_err(|e| e.to_string())?;
+        self.device()?.upload(push.slot, bytes).map_err(|e| e.to_string())?;
+        // The upload is this path's preprocessing; the kernel runs with the network.
+        let preprocess = arrived.elapsed();
+        push.windows
+            .iter()
+            .map(|slots| {
+                let started = Instant::now();
+                let window = self.classifier.classify_on_device(slots).map_err(|e| e.to_string())?;
+                Ok(Predicted {
+                    window,
+                    timing: Some(WindowTiming {
+                        last_frame_at: arrived,
+                        preprocess,
+                        inference: started.elapsed(),
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    fn device(&mut self) -> Result<&mut dyn actrec_infer::DeviceWindows, String> {
+        let name = self.classifier.backend_name().to_owned();
+        self.classifier
+            .device_windows()
+            .ok_or_else(|| format!("{name} has no preprocessing on the device"))
+    }
 }
 
 impl Predictions {
@@ -73,6 +166,7 @@ impl Predictions {
                     })
                     .collect()
             }
+            Predictions::OnDevice(device) => device.windows_for(frame, arrived),
         }
     }
 
@@ -80,14 +174,17 @@ impl Predictions {
     fn skipped(&self) -> u64 {
         match self {
             Predictions::Live { windower, .. } => windower.skipped(),
+            Predictions::OnDevice(device) => device.windower.skipped(),
             _ => 0,
         }
     }
 
     /// Frames from a new source never share a window with the old one's.
     fn source_changed(&mut self) {
-        if let Predictions::Live { windower, .. } = self {
-            windower.reset();
+        match self {
+            Predictions::Live { windower, .. } => windower.reset(),
+            Predictions::OnDevice(device) => device.windower.reset(),
+            _ => {}
         }
     }
 }
@@ -241,6 +338,7 @@ mod tests {
             pts: None,
             buffer: gst::Buffer::from_slice(vec![0u8; size * size * 3]),
             source: Arc::from("test"),
+            geometry: None,
         }
     }
 
