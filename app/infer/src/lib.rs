@@ -155,20 +155,18 @@ impl Classifier {
         self.top(clip.t, &logits)
     }
 
-    /// Preprocessing on the inference device, where the backend has it.
-    pub fn device_windows(&mut self) -> Option<&mut dyn DeviceWindows> {
-        self.backend.device_windows()
+    /// Preprocessing on the inference device, or why the backend has none.
+    pub fn device_windows(&mut self) -> Result<&mut dyn DeviceWindows, InferError> {
+        let name = self.backend.name().to_owned();
+        self.backend
+            .device_windows()
+            .ok_or_else(|| InferError::Run(format!("{name} has no preprocessing on the device")))
     }
 
     /// As `classify`, for a window whose frames wait on the device.
     pub fn classify_on_device(&mut self, window: &SlotWindow) -> Result<Window, InferError> {
-        let name = self.backend.name().to_owned();
-        let device = self
-            .backend
-            .device_windows()
-            .ok_or_else(|| InferError::Run(format!("{name} has no preprocessing on the device")))?;
-        let logits = device.infer_window(&window.slots)?;
-        self.top(window.t, &logits)
+        let logits = self.device_windows()?.infer_window(&window.members)?;
+        self.top(window.start, &logits)
     }
 
     fn top(&self, t: f64, logits: &[f32]) -> Result<Window, InferError> {

@@ -104,9 +104,11 @@ fn largest_gap(start: f64, end: f64, times: impl Iterator<Item = f64>) -> f64 {
     gap.max(end - last)
 }
 
-/// One window a [`Cutter`] completed: its start and its frames, oldest first.
+/// One window a [`Cutter`] completed: `[start, end)` and its frames, oldest first.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cut<T> {
     pub start: f64,
+    pub end: f64,
     pub members: Vec<T>,
 }
 
@@ -167,6 +169,7 @@ impl<T: Clone> Cutter<T> {
                 if largest_gap(start, end, members.iter().map(|(ti, _)| *ti)) <= self.max_gap + 1e-9 {
                     cuts.push(Cut {
                         start,
+                        end,
                         members: members.into_iter().map(|(_, item)| item.clone()).collect(),
                     });
                 } else {
@@ -192,7 +195,6 @@ impl<T: Clone> Cutter<T> {
 /// Cuts frames into windows and turns each into network input.
 pub struct Windower {
     size: usize,
-    window: f64,
     fast_frames: usize,
     slow_frames: usize,
     /// Per channel: (scale, offset) so that value = byte * scale + offset.
@@ -204,7 +206,6 @@ impl Windower {
     pub fn new(spec: &InputSpec) -> Self {
         Self {
             size: spec.size as usize,
-            window: spec.window_seconds,
             fast_frames: spec.fast_frames as usize,
             slow_frames: spec.slow_frames as usize,
             affine: affine(spec),
@@ -229,7 +230,7 @@ impl Windower {
             });
         }
         let cuts = self.cutter.push(frame.t, frame.rgb);
-        Ok(cuts.iter().map(|cut| self.pack(cut.start, &cut.members)).collect())
+        Ok(cuts.iter().map(|cut| self.pack(cut)).collect())
     }
 
     /// Forgets buffered frames, e.g. after a source switch or loss.
@@ -237,12 +238,13 @@ impl Windower {
         self.cutter.reset();
     }
 
-    fn pack(&self, start: f64, members: &[Arc<[u8]>]) -> Clip {
+    fn pack(&self, cut: &Cut<Arc<[u8]>>) -> Clip {
+        let members = &cut.members;
         let (fast_idx, slow_in_fast) = pathway_samples(members.len(), self.fast_frames, self.slow_frames);
         let slow_idx: Vec<usize> = slow_in_fast.into_iter().map(|i| fast_idx[i]).collect();
         Clip {
-            t: start,
-            t_end: start + self.window,
+            t: cut.start,
+            t_end: cut.end,
             slow: self.ncthw(members, &slow_idx),
             fast: self.ncthw(members, &fast_idx),
         }
@@ -266,14 +268,9 @@ impl Windower {
     }
 }
 
-/// A window whose frames wait in a device ring (preprocessing on the GPU).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlotWindow {
-    pub t: f64,
-    pub t_end: f64,
-    /// The ring slots of its frames, oldest first.
-    pub slots: Vec<usize>,
-}
+/// A window whose frames wait in a device ring (preprocessing on the GPU):
+/// its members are their ring slots, oldest first.
+pub type SlotWindow = Cut<usize>;
 
 /// What a frame pushed into a [`SlotWindower`] gives: the slot to upload it
 /// into, then the windows it completes.
@@ -296,7 +293,6 @@ pub struct RingFull {
 /// frame is uploaded once into a slot no waiting window needs, and a
 /// completed window is the list of its slots.
 pub struct SlotWindower {
-    window: f64,
     slots: usize,
     cutter: Cutter<usize>,
     next: usize,
@@ -305,11 +301,18 @@ pub struct SlotWindower {
 impl SlotWindower {
     pub fn new(spec: &InputSpec, slots: usize) -> Self {
         Self {
-            window: spec.window_seconds,
             slots,
             cutter: Cutter::new(spec),
             next: 0,
         }
+    }
+
+    /// A new ring of `slots`: the frames held were in the old one, so they
+    /// are forgotten; the count of windows left out goes on.
+    pub fn resize(&mut self, slots: usize) {
+        self.cutter.reset();
+        self.slots = slots;
+        self.next = 0;
     }
 
     /// The slots a window of `window_seconds` at `fps` needs, with room for
@@ -324,22 +327,12 @@ impl SlotWindower {
 
     /// Takes a slot for the frame at `t` and cuts the windows it completes.
     pub fn push(&mut self, t: f64) -> Result<SlotPush, RingFull> {
-        let held: Vec<usize> = self.cutter.held().copied().collect();
         let slot = (0..self.slots)
             .map(|i| (self.next + i) % self.slots)
-            .find(|s| !held.contains(s))
+            .find(|s| !self.cutter.held().any(|held| held == s))
             .ok_or(RingFull { t, slots: self.slots })?;
         self.next = (slot + 1) % self.slots;
-        let windows = self
-            .cutter
-            .push(t, slot)
-            .into_iter()
-            .map(|cut| SlotWindow {
-                t: cut.start,
-                t_end: cut.start + self.window,
-                slots: cut.members,
-            })
-            .collect();
+        let windows = self.cutter.push(t, slot);
         Ok(SlotPush { slot, windows })
     }
 
@@ -477,13 +470,13 @@ mod tests {
             slot_of_frame.push(push.slot);
             assert_eq!(clips.len(), push.windows.len(), "frame {n}");
             for (clip, window) in clips.iter().zip(&push.windows) {
-                assert_eq!((clip.t, clip.t_end), (window.t, window.t_end));
+                assert_eq!((clip.t, clip.t_end), (window.start, window.end));
                 // The window's slots still hold its frames: none was reused.
                 let first = (clip.t * 30.0).round() as usize;
-                let frames: Vec<usize> = (first..first + window.slots.len()).collect();
+                let frames: Vec<usize> = (first..first + window.members.len()).collect();
                 let held: Vec<usize> = frames.iter().map(|&f| slot_of_frame[f]).collect();
-                assert_eq!(window.slots, held, "window at {}", clip.t);
-                assert_eq!(window.slots.len(), 30);
+                assert_eq!(window.members, held, "window at {}", clip.t);
+                assert_eq!(window.members.len(), 30);
             }
         }
         assert!(slots < 120, "slots are reused");

@@ -108,7 +108,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         backend: "none".into(),
         ..PanelInfo::default()
     };
-    let mut model_frames = ModelFrames::Square;
     let predictions = match &args.windows {
         _ if args.no_model => Predictions::None,
         Some(path) => {
@@ -120,8 +119,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             let settings = station.config.inference(config_dir);
             let mut loaded =
                 actrec_infer::load(&model_dir, &station.manifest, &settings).map_err(|e| Failure::Start(e.into()))?;
-            let on_device = settings.tensorrt.preprocess == PreprocessOn::Gpu;
-            if on_device && loaded.backend.device_windows().is_none() {
+            let wanted_on_device = settings.tensorrt.preprocess == PreprocessOn::Gpu;
+            let on_device = wanted_on_device && loaded.backend.device_windows().is_some();
+            if wanted_on_device && !on_device {
                 loaded.fell_back.push(format!(
                     "preprocessing on the GPU needs the TensorRT backend: {} gets windows made on the CPU",
                     loaded.backend.name()
@@ -130,7 +130,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             for reason in &loaded.fell_back {
                 tracing::warn!(backend = loaded.backend.name(), "inference falls back: {reason}");
             }
-            let on_device = on_device && loaded.backend.device_windows().is_some();
             info.backend = if on_device {
                 format!("{}, windows made on the GPU", loaded.backend.name())
             } else {
@@ -140,7 +139,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             tracing::info!(backend = %info.backend, model = %station.manifest.name, "inference ready");
             let classifier = Classifier::new(loaded.backend, station.manifest.labels.clone());
             if on_device {
-                model_frames = ModelFrames::WholeNv12;
                 Predictions::OnDevice(OnDevice::new(classifier, &station.manifest.input))
             } else {
                 Predictions::Live {
@@ -150,6 +148,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             }
         }
         None => Predictions::None,
+    };
+    // Windows made on the device take whole frames; the CPU path the model's square.
+    let model_frames = match predictions {
+        Predictions::OnDevice(_) => ModelFrames::WholeNv12,
+        _ => ModelFrames::Square,
     };
     let inspector = match predictions {
         Predictions::None => None,

@@ -40,6 +40,7 @@ pub enum Predictions {
 /// Preprocessing on the inference device (TensorRT's shim): each whole NV12
 /// frame is uploaded once into a ring slot, and each window is made there.
 pub struct OnDevice {
+    /// Cuts windows over the ring: no slots until the first frame makes it.
     windower: SlotWindower,
     classifier: Classifier,
     input: InputSpec,
@@ -76,7 +77,10 @@ impl OnDevice {
             let fps = geometry.frame_rate().unwrap_or(VARIABLE_RATE_FPS);
             let slots = SlotWindower::slots_for(&self.input, fps);
             let plan = WindowPlan::new(&self.input, self.input.fast_frames as usize);
-            self.device()?.prepare(layout, slots, plan).map_err(|e| e.to_string())?;
+            self.classifier
+                .device_windows()
+                .and_then(|device| device.prepare(layout, slots, plan))
+                .map_err(|e| e.to_string())?;
             tracing::info!(
                 slots,
                 width = layout.width,
@@ -84,7 +88,7 @@ impl OnDevice {
                 fps,
                 "windows made on the GPU: the device ring"
             );
-            self.windower = SlotWindower::new(&self.input, slots);
+            self.windower.resize(slots);
             self.ring_for = Some(geometry);
         }
         let map = frame.buffer.map_readable().map_err(|e| e.to_string())?;
@@ -98,7 +102,10 @@ impl OnDevice {
             )
         })?;
         let push = self.windower.push(frame.t).map_err(|e| e.to_string())?;
-        self.device()?.upload(push.slot, bytes).map_err(|e| e.to_string())?;
+        self.classifier
+            .device_windows()
+            .and_then(|device| device.upload(push.slot, bytes))
+            .map_err(|e| e.to_string())?;
         // The upload is this path's preprocessing; the kernel runs with the network.
         let preprocess = arrived.elapsed();
         push.windows
@@ -116,13 +123,6 @@ impl OnDevice {
                 })
             })
             .collect()
-    }
-
-    fn device(&mut self) -> Result<&mut dyn actrec_infer::DeviceWindows, String> {
-        let name = self.classifier.backend_name().to_owned();
-        self.classifier
-            .device_windows()
-            .ok_or_else(|| format!("{name} has no preprocessing on the device"))
     }
 }
 
