@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use actrec_testkit::fake_trt_shim;
-use common::{root, temp_dir};
+use common::{pattern_clip, root, temp_dir};
 
 const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
 
@@ -226,25 +226,6 @@ fn int8_without_an_export_or_a_calibration_cache_is_refused_before_trtexec_runs(
     assert!(!dir.join("calls").exists());
 }
 
-/// A 3 s clip of 320×240, 30 fps, in `dir`.
-fn short_clip(dir: &Path) -> PathBuf {
-    let clip = dir.join("clip.mp4");
-    let status = Command::new("gst-launch-1.0")
-        .arg("-q")
-        .args(
-            format!(
-                "videotestsrc num-buffers=90 pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! \
-                 x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location={}",
-                clip.display()
-            )
-            .split_whitespace(),
-        )
-        .status()
-        .expect("gst-launch-1.0 runs");
-    assert!(status.success());
-    clip
-}
-
 /// The station with TensorRT (the fake shim and its engine) on a file,
 /// windows made on the CPU or on the GPU: its log and its predictions.
 fn run_on_clip(dir: &Path, preprocess: &str) -> (String, Vec<serde_json::Value>) {
@@ -258,7 +239,7 @@ fn run_on_clip(dir: &Path, preprocess: &str) -> (String, Vec<serde_json::Value>)
         .replace("\n[model]\n", "\n[model]\nbackend = \"tensorrt\"\n")
         + &format!(
             "\n[sources.clip.file]\npath = {:?}\npace = \"fast\"\n",
-            short_clip(dir).display().to_string()
+            pattern_clip(dir, 90).display().to_string()
         );
     std::fs::write(&config, station).expect("config");
     if engines(dir).is_empty() {

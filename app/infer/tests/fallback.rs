@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use actrec_core::config::{InferenceSettings, ModelBackend};
-use common::{demo_manifest, demo_model_dir};
+use common::{demo_manifest, demo_model_dir, refusal};
 
 #[test]
 fn auto_falls_back_to_tract_and_says_why() {
@@ -30,12 +30,6 @@ fn auto_falls_back_to_tract_and_says_why() {
         loaded.fell_back
     );
 
-    let only = InferenceSettings {
-        backend: ModelBackend::Onnxruntime,
-        ..settings
-    };
-    let err = actrec_infer::load(&dir, &manifest, &only)
-        .err()
-        .expect("no fallback when named");
+    let err = refusal(&settings, ModelBackend::Onnxruntime);
     assert!(err.to_string().contains("cannot load ONNX Runtime"), "{err}");
 }

@@ -18,7 +18,7 @@ use actrec_infer::tensorrt::{ABI_VERSION, Shim, engine_path};
 use actrec_infer::{DeviceWindows, InferError, InferenceBackend, TensorRtBackend};
 use actrec_preprocess::Clip;
 use actrec_testkit::fake_trt_shim;
-use common::{demo_manifest, demo_model_dir};
+use common::{demo_manifest, demo_model_dir, refusal};
 
 const GOOD: &str = "actrec fake engine\ninput slow 1 3 8 96 96\ninput fast 1 3 32 96 96\noutput logits 1 9\n";
 
@@ -138,13 +138,7 @@ fn without_the_shim_auto_falls_back_and_names_the_library() {
         "{:?}",
         loaded.fell_back
     );
-    let only = InferenceSettings {
-        backend: ModelBackend::Tensorrt,
-        ..settings
-    };
-    let err = actrec_infer::load(&demo_model_dir(), &demo_manifest(), &only)
-        .err()
-        .expect("no fallback when named");
+    let err = refusal(&settings, ModelBackend::Tensorrt);
     assert!(err.to_string().contains("cannot open"), "{err}");
 }
 

@@ -39,13 +39,14 @@ pub fn station(dir: &Path) -> PathBuf {
     station_with(dir, "mp4 = { dir = \"video\", split = \"part\" }")
 }
 
-pub fn station_with(dir: &Path, outputs: &str) -> PathBuf {
+/// `dir/clip.mp4`: `frames` frames of a test pattern, 320×240 at 30 fps.
+pub fn pattern_clip(dir: &Path, frames: u32) -> PathBuf {
     let clip = dir.join("clip.mp4");
     let status = Command::new("gst-launch-1.0")
         .arg("-q")
         .args(
             format!(
-                "videotestsrc num-buffers=30 ! video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location={}",
+                "videotestsrc num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! x264enc speed-preset=ultrafast ! h264parse ! mp4mux ! filesink location={}",
                 clip.display()
             )
             .split_whitespace(),
@@ -53,6 +54,11 @@ pub fn station_with(dir: &Path, outputs: &str) -> PathBuf {
         .status()
         .expect("gst-launch-1.0 runs");
     assert!(status.success());
+    clip
+}
+
+pub fn station_with(dir: &Path, outputs: &str) -> PathBuf {
+    let clip = pattern_clip(dir, 30);
     let root = root();
     // The engine tests check media and decisions, not the network: their model has no network file.
     let model = dir.join("model");
