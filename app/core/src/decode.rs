@@ -10,7 +10,7 @@
 //!
 //! A run that ends before reaching `min_windows` is debounced away by design.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::Warning;
 use crate::sequence::Occurrence;
@@ -30,7 +30,7 @@ pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
 pub const DEFAULT_MIN_WINDOWS: u32 = 1;
 
 /// The `[decoder]` section of the station config.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecoderSettings {
     /// Windows below this top-1 probability give a warning. Default 0.5.
