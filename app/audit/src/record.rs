@@ -172,34 +172,9 @@ pub struct WarningRecord {
     pub p: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fault {
-    NoVideo,
-    InferenceStalled,
-    ModelBehind,
-    ConfigError,
-    AuditWriteFailure,
-    /// Tower light, relay or heartbeat line.
-    Actuator,
-    /// The engine was not running: its previous run was cut off (crash,
-    /// kill, power cut) and it has started again.
-    EngineOutage,
-    Other,
-}
-
-impl From<actrec_core::light::FaultKind> for Fault {
-    fn from(kind: actrec_core::light::FaultKind) -> Self {
-        use actrec_core::light::FaultKind;
-        match kind {
-            FaultKind::NoVideo => Fault::NoVideo,
-            FaultKind::InferenceStalled => Fault::InferenceStalled,
-            FaultKind::ModelBehind => Fault::ModelBehind,
-            FaultKind::ConfigError => Fault::ConfigError,
-            FaultKind::AuditWriteFailure => Fault::AuditWriteFailure,
-        }
-    }
-}
+/// A fault row's kind: the workspace's one fault type. Its names (what
+/// `fault` holds in a row's body) are those this log has always stored.
+pub use actrec_core::light::FaultKind as Fault;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -338,6 +313,38 @@ mod tests {
         );
         for kind in Kind::ALL {
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+    }
+
+    /// Fault rows hashed by earlier versions must still verify: each kind is
+    /// written as it always was.
+    #[test]
+    fn fault_bodies_keep_their_stored_names() {
+        let body = |fault| {
+            Record::Fault(FaultRecord {
+                fault,
+                state: FaultState::Raised,
+                detail: "x".into(),
+            })
+            .body()
+        };
+        assert_eq!(
+            body(Fault::EngineOutage),
+            r#"{"detail":"x","fault":"engine_outage","state":"raised"}"#
+        );
+        assert_eq!(
+            body(Fault::AuditWriteFailure),
+            r#"{"detail":"x","fault":"audit_write_failure","state":"raised"}"#
+        );
+        assert_eq!(
+            body(Fault::Actuator),
+            r#"{"detail":"x","fault":"actuator","state":"raised"}"#
+        );
+        for fault in Fault::ALL {
+            assert_eq!(
+                body(fault),
+                format!(r#"{{"detail":"x","fault":"{}","state":"raised"}}"#, fault.as_str())
+            );
         }
     }
 }

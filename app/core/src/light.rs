@@ -5,8 +5,9 @@
 //! | state                                          | green  | amber  | red    | buzzer       |
 //! |------------------------------------------------|--------|--------|--------|--------------|
 //! | dead (no engine, no power): by wiring          | off    | off    | steady | off          |
-//! | fault: no video, inference stalled, config     | off    | off    | steady | intermittent |
-//! |   error, audit write failure                   |        |        |        |              |
+//! | fault: any [`FaultKind`] (no video, inference  | off    | off    | steady | intermittent |
+//! |   stalled, model behind, config error, audit   |        |        |        |              |
+//! |   write failure, actuator, other)              |        |        |        |              |
 //! | a reject not yet acknowledged                  | off    | *      | blink  | continuous   |
 //! | waiting: no part yet, or the last part was     | off    | steady | off    | off          |
 //! |   rejected (acknowledged) or incomplete        |        |        |        |              |
@@ -29,6 +30,13 @@
 //! - **Every fault shows the same.** The kind travels to the panel and the
 //!   log; the tower only says "not inspecting". All other lamps are off in a
 //!   fault, so no green or amber can suggest that parts are being checked.
+//!   That holds for the kinds the audit log records too: an `actuator`
+//!   fault (a lamp, relay or heartbeat line that could not be driven) asks
+//!   for the state a dead station's wiring falls to anyway, so whatever
+//!   lines still work agree with the ones that failed; `other` is a fault
+//!   like any; an `engine_outage` is recorded at start, raised and cleared
+//!   at once, for the time the engine was gone, when the wiring alone
+//!   showed steady red.
 //! - **Buzzer.** Continuous while a reject is unacknowledged; intermittent
 //!   (blinking) while a fault lasts, so that an engine that knows it is broken
 //!   is heard, and is told apart from one that is dead (silent: a buzzer that
@@ -52,13 +60,17 @@
 //! is unacknowledged. In pulse mode each rejected part's pulse is an event,
 //! not a state; `actrec-io`'s `RejectRelay` times it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::RejectMode;
 
-/// Why the station is not inspecting. Ordered by which the tower and panel
-/// name first when several hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Why the station is not inspecting: the one fault type of the workspace
+/// (the tower, the panel, the event stream and the audit log). Ordered by
+/// which the tower and panel name first when several hold. The serde names
+/// are [`FaultKind::as_str`]'s, and the audit log stores them in its hashed
+/// rows: rename none of them, add kinds instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// No frame from the source (lost, or never started).
     NoVideo,
@@ -71,15 +83,26 @@ pub enum FaultKind {
     ConfigError,
     /// A verdict could not be written to the audit log.
     AuditWriteFailure,
+    /// A tower light, reject relay or heartbeat line could not be driven.
+    Actuator,
+    /// The engine was not running: its previous run was cut off (crash,
+    /// kill, power cut) and it has started again. Recorded raised and
+    /// cleared at once, at start.
+    EngineOutage,
+    /// Any other reason; the detail says which.
+    Other,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 5] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::NoVideo,
         FaultKind::InferenceStalled,
         FaultKind::ModelBehind,
         FaultKind::ConfigError,
         FaultKind::AuditWriteFailure,
+        FaultKind::Actuator,
+        FaultKind::EngineOutage,
+        FaultKind::Other,
     ];
 
     /// A short name for logs and the panel.
@@ -90,7 +113,21 @@ impl FaultKind {
             FaultKind::ModelBehind => "model_behind",
             FaultKind::ConfigError => "config_error",
             FaultKind::AuditWriteFailure => "audit_write_failure",
+            FaultKind::Actuator => "actuator",
+            FaultKind::EngineOutage => "engine_outage",
+            FaultKind::Other => "other",
         }
+    }
+
+    /// The kind named by [`FaultKind::as_str`].
+    pub fn parse(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -156,7 +193,7 @@ impl StationState {
 }
 
 /// One lamp (or the buzzer): off, steady, or blinking (intermittent).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Lamp {
     #[default]
@@ -166,7 +203,7 @@ pub enum Lamp {
 }
 
 /// What the tower light shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Lights {
     pub green: Lamp,
     pub amber: Lamp,
@@ -430,6 +467,55 @@ mod tests {
                 "{state:?}"
             );
         }
+    }
+
+    /// The kinds outside the 160-state table (model behind and those the
+    /// audit log records) show what every fault shows, in every state.
+    #[test]
+    fn every_fault_kind_shows_not_inspecting_and_holds_the_relay() {
+        for kind in FaultKind::ALL {
+            for state in every_state() {
+                let state = StationState {
+                    health: Health::Fault(kind),
+                    ..state
+                };
+                assert_eq!(lights(&state), shown("..SB"), "{state:?}");
+                for mode in [RejectMode::Latch, RejectMode::Pulse] {
+                    assert_eq!(reject_relay(&state, mode), Relay::Held, "{state:?}");
+                }
+            }
+        }
+    }
+
+    /// The names are the audit log's stored ones: its rows are hashed, so
+    /// they never change.
+    #[test]
+    fn fault_names_are_the_stored_ones_and_serde_agrees() {
+        let names: Vec<_> = FaultKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "no_video",
+                "inference_stalled",
+                "model_behind",
+                "config_error",
+                "audit_write_failure",
+                "actuator",
+                "engine_outage",
+                "other"
+            ]
+        );
+        for kind in FaultKind::ALL {
+            let json = serde_json::to_string(&kind).expect("a string");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<FaultKind>(&json).expect("read back"), kind);
+            assert_eq!(FaultKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        assert_eq!(FaultKind::parse("fire"), None);
+        let mut sorted = FaultKind::ALL;
+        sorted.sort();
+        assert_eq!(sorted, FaultKind::ALL, "ALL is in the order the tower names them");
     }
 
     #[test]
