@@ -6,7 +6,11 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # One release build serves tests, tools and the demo (inference is far slower in debug).
 PROFILE := --release
-ACTREC := $(CARGO) run $(PROFILE) -q -p actrec --
+BIN_DIR = $${CARGO_TARGET_DIR:-target}/release
+# The binaries as built once (a `cargo run` per step would build again with
+# another feature set): the station's `actrec` and the lab's `actrec-lab`.
+ACTREC = $(BIN_DIR)/actrec
+LAB = $(BIN_DIR)/actrec-lab
 
 # Debian/Ubuntu packages the build and the tests need. Later crates add theirs here.
 APT_PACKAGES := build-essential pkg-config \
@@ -75,10 +79,10 @@ toolchain:
 # prediction files; (2) a generated 1080p clip of the synthetic assembly
 # station (two parts, one faulty) through the live engine with the bundled
 # model, writing annotated recordings and the clip of the rejected part under
-# target/demo/data. `actrec synth` prints the verdicts the parts should get.
+# target/demo/data. `actrec-lab synth` prints the verdicts the parts should get.
 DEMO := target/demo
 demo: deps
-	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
+	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-lab -p actrec-panel
 	$(ACTREC) check-config config/station.toml
 	@echo; echo "== a good assembly, checked against the seed sequence"
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing.toml --windows config/demo/good-part.windows.jsonl
@@ -87,7 +91,7 @@ demo: deps
 	@echo; echo "== the good assembly, checked against the seed's bad sequence"
 	$(ACTREC) check --format text --sequence config/sequences/gear-housing-bad.toml --windows config/demo/good-part.windows.jsonl
 	@echo; echo "== generating a 1080p clip of the synthetic station (seed 1, two parts)"
-	$(ACTREC) synth --seed 1 --parts 2 --out $(DEMO)/clip
+	$(LAB) synth --seed 1 --parts 2 --out $(DEMO)/clip
 	rm -rf $(DEMO)/data
 	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
 	  echo; echo "== the station on that clip at camera speed, with the operator panel (supervisor PIN 1234)"; \
@@ -127,7 +131,6 @@ test: station-deps
 # units checked as installed, and lintian's findings (kept in target/deb/lintian.txt).
 DEB_VERSION = $(shell awk -F'"' '/^\[/ { s = ($$0 == "[workspace.package]") } s && /^version/ { print $$2; exit }' Cargo.toml)
 DEB = target/deb/actrec_$(DEB_VERSION)-1_$(shell dpkg --print-architecture).deb
-BIN_DIR = $${CARGO_TARGET_DIR:-target}/release
 deb: deps
 	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
 	$(MAKE) --no-print-directory deb-package
@@ -143,7 +146,7 @@ STATION := target/station
 station-image: station-deps deb
 	$(MAKE) --no-print-directory station-disk
 station-disk:
-	@[ -f $(STATION)/clip/clip.mp4 ] || $(BIN_DIR)/actrec synth --seed 4 --parts 1 \
+	@[ -f $(STATION)/clip/clip.mp4 ] || $(LAB) synth --seed 4 --parts 1 \
 	  --sequence config/sequences/gear-housing-short.toml --width 320 --height 180 --bitrate-kbps 800 --out $(STATION)/clip
 	@sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo tools/station/build-image $(DEB) $(STATION)/clip/clip.mp4 $(STATION)
@@ -164,19 +167,19 @@ screenshots: deps
 
 # The station against the original pipeline (docs/PERFORMANCE.md): one
 # 60 s 1080p30 clip, the Python baseline (tools/baseline) on it with and
-# without its annotated output, then `actrec bench`, which compares (each
+# without its annotated output, then `actrec-lab bench`, which compares (each
 # of its runs twice, the faster counting: this VM's speed wanders); then
 # the micro-benchmarks of the core, the media pipelines and inference.
 BENCH := target/bench
 BASELINE_VENV := $(HOME)/.cache/actrec/baseline-venv
 bench: deps $(BASELINE_VENV)/.installed
-	$(CARGO) build $(PROFILE) -q -p actrec
-	@[ -f $(BENCH)/clip/clip.mp4 ] || $(BIN_DIR)/actrec synth --seed 1 --parts 2 --stride 30 --out $(BENCH)/clip
+	$(CARGO) build $(PROFILE) -q -p actrec-lab
+	@[ -f $(BENCH)/clip/clip.mp4 ] || $(LAB) synth --seed 1 --parts 2 --stride 30 --out $(BENCH)/clip
 	$(BASELINE_VENV)/bin/python tools/baseline/baseline.py --clip $(BENCH)/clip/clip.mp4 \
 	  --model config/models/demo --json $(BENCH)/baseline.json
 	$(BASELINE_VENV)/bin/python tools/baseline/baseline.py --clip $(BENCH)/clip/clip.mp4 \
 	  --model config/models/demo --json $(BENCH)/baseline-decisions.json --no-output
-	$(BIN_DIR)/actrec bench --config config/demo/station.toml --clip $(BENCH)/clip/clip.mp4 --out $(BENCH) --repeat 2 \
+	$(LAB) bench --config config/demo/station.toml --clip $(BENCH)/clip/clip.mp4 --out $(BENCH) --repeat 2 \
 	  --baseline $(BENCH)/baseline.json --baseline $(BENCH)/baseline-decisions.json
 	$(CARGO) bench -p actrec-core
 	$(CARGO) bench -p actrec-media

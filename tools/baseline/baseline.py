@@ -16,8 +16,8 @@ What the seed article's system did, in the order it did it
    (left out with --no-output).
 
 Each stage is timed with time.perf_counter around it, as the article did.
-The JSON has the same fields as one run of `actrec bench`, so that
-`actrec bench --baseline` prints the ratios.
+The JSON has the same fields as one run of `actrec-lab bench`, so that
+`actrec-lab bench --baseline` prints the ratios.
 """
 import argparse
 import json

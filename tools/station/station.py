@@ -8,7 +8,7 @@ host with a generated clip.
     station.py test WORK   # boot it and check it as an appliance (make station-test)
 
 WORK holds station.img, vmlinuz and initrd.img (tools/station/build-image)
-and the clip (actrec synth). The disk is never written: each boot gets a
+and the clip (actrec-lab synth). The disk is never written: each boot gets a
 fresh overlay, so every test starts from the image as flashed.
 
 The guest is driven through the QEMU guest agent (commands, files) and QMP

@@ -1,15 +1,15 @@
-//! `actrec`: the station engine and its command-line tools.
+//! `actrec`: the station engine and its command-line tools, as shipped on
+//! the station. The engine is the `actrec-station` library; this binary adds
+//! arguments, signals and exit codes. The lab's tools (synthetic clips,
+//! eval, bench) are `actrec-lab`, which the station does not install.
 
 mod cmd;
-mod files;
-mod logging;
-mod report;
-mod resources;
-mod usb;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use actrec_station::load::Failure;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Assembly-step recognition and sequence checking for a quality station.
@@ -37,16 +37,6 @@ enum Command {
     /// Reads the PIN from standard input (so that it stays out of the shell's
     /// history) and prints the hash.
     HashPin,
-    /// Generate a clip of the synthetic assembly station, with ground truth.
-    Synth(cmd::synth::Args),
-    /// Measure the whole station on generated clips against their ground truth.
-    Eval(cmd::eval::Args),
-    /// Measure the station's speed and memory on a 60 s 1080p30 clip, as the original pipeline was measured.
-    ///
-    /// Runs the engine four times (decode only, decisions only, annotated
-    /// 1080p mp4, and that again at camera speed) and writes bench.json,
-    /// bench.md and bench.png to --out.
-    Bench(cmd::bench::Args),
     /// Build the TensorRT engine of the configured model for this TensorRT and GPU (Jetson).
     ///
     /// Runs trtexec (FP16 by default; `[model.tensorrt] precision`) into the
@@ -83,25 +73,31 @@ pub enum Format {
     Text,
 }
 
+impl From<Format> for actrec_station::deps::events::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Json => Self::Json,
+            Format::Text => Self::Text,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init();
+    actrec_station::logging::init("actrec", "info");
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
         Command::CheckConfig { file } => cmd::check_config::run(&file),
         Command::Run(args) => cmd::run::run(&args),
         Command::Ctl(args) => cmd::ctl::run(&args),
         Command::HashPin => cmd::hash_pin::run(),
-        Command::Synth(args) => cmd::synth::run(&args),
-        Command::Eval(args) => cmd::eval::run(&args),
-        Command::Bench(args) => cmd::bench::run(&args),
         Command::BuildEngine(args) => cmd::build_engine::run(&args),
         Command::VerifyAudit(args) => cmd::verify_audit::run(&args),
         Command::Export(args) => cmd::export::run(&args),
         Command::VerifyExport(args) => cmd::verify_export::run(&args),
         Command::ManPages { out } => {
             use clap::CommandFactory;
-            clap_mangen::generate_to(Cli::command(), out).map_err(files::Failure::Output)
+            clap_mangen::generate_to(Cli::command(), out).map_err(Failure::Output)
         }
     };
     match result {

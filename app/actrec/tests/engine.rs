@@ -215,7 +215,7 @@ fn replayed_decisions_reach_the_recordings_and_clips() {
     // The line outputs, through the sim backend's record: safe at start (red
     // lit, relay holding the line), amber while inspecting, green after the
     // good part, the relay and blinking red after the faulty one, safe at the end.
-    let records = actrec_io::sim::SimLines::read_records(&dir.join("data/gpio-sim.jsonl")).expect("gpio record");
+    let records = actrec_gpio::sim::SimLines::read_records(&dir.join("data/gpio-sim.jsonl")).expect("gpio record");
     let level = |upto: usize, line: &str| {
         records[..upto]
             .iter()

@@ -10,9 +10,9 @@
 //! through a C++ shim opened at run time (Jetson).
 
 mod fake;
-mod io;
 #[cfg(feature = "onnxruntime")]
 mod onnxruntime;
+mod tensor_shapes;
 // The FFI to the TensorRT shim: the only unsafe code of this crate.
 #[allow(unsafe_code)]
 pub mod tensorrt;

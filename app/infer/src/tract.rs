@@ -8,7 +8,7 @@ use actrec_preprocess::Clip;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::tract_linalg::multithread::{Executor, multithread_tract_scope};
 
-use crate::io::{self, Input};
+use crate::tensor_shapes::{self, Input};
 use crate::{InferError, InferenceBackend};
 
 pub struct TractBackend {
@@ -42,7 +42,7 @@ impl TractBackend {
                 .map(|s| s.to_vec());
             declared.push((model.node(outlet.node).name.clone(), shape));
         }
-        let inputs = io::match_inputs(&path, manifest, &declared)?;
+        let inputs = tensor_shapes::match_inputs(&path, manifest, &declared)?;
         for (i, input) in inputs.iter().enumerate() {
             model = model.with_input_fact(i, f32::fact(&input.dims).into()).map_err(load)?;
         }
@@ -54,7 +54,7 @@ impl TractBackend {
             executor: (threads > 1).then(|| Executor::multithread(threads as usize)),
             name: format!("tract (CPU, {threads} thread{})", if threads == 1 { "" } else { "s" }),
         };
-        io::probe(&path, manifest, &mut backend)?;
+        tensor_shapes::probe(&path, manifest, &mut backend)?;
         Ok(backend)
     }
 

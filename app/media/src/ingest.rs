@@ -344,6 +344,8 @@ impl Supervisor {
         };
         let live = describe::is_live(&source);
         let looping = matches!(source, Source::File { looping: true, .. });
+        // A file's end is the end of input, whatever its pace; a live stream's end is a loss.
+        let file = matches!(source, Source::File { .. });
         // A realtime file is paced by the clock; live sources pace themselves.
         let paced_by_clock = matches!(
             source,
@@ -379,7 +381,7 @@ impl Supervisor {
             Ok(pipeline) => pipeline,
             Err(message) => return self.fail(name, live, message),
         };
-        let outcome = self.watch(name, &pipeline, &flow, live, looping);
+        let outcome = self.watch(name, &pipeline, &flow, Watched { live, looping, file });
         flow.stopping.store(true, Ordering::SeqCst);
         let _ = pipeline.set_state(gst::State::Null);
         outcome
@@ -487,7 +489,8 @@ impl Supervisor {
         start_playing(pipeline)
     }
 
-    fn watch(&mut self, name: &str, pipeline: &gst::Pipeline, flow: &Flow, live: bool, looping: bool) -> Outcome {
+    fn watch(&mut self, name: &str, pipeline: &gst::Pipeline, flow: &Flow, source: Watched) -> Outcome {
+        let Watched { live, looping, file } = source;
         let Some(bus) = pipeline.bus() else {
             return self.fail(name, live, "pipeline has no bus".into());
         };
@@ -518,7 +521,7 @@ impl Supervisor {
                             return self.fail(name, live, "cannot seek back to the start to loop".into());
                         }
                     }
-                    MessageView::Eos(_) if live => return self.fail(name, live, "the stream ended".into()),
+                    MessageView::Eos(_) if live && !file => return self.fail(name, live, "the stream ended".into()),
                     MessageView::Eos(_) => {
                         self.emit(MediaEvent::SourceEnded { source: name.into() });
                         return Outcome::Ended;
@@ -652,6 +655,17 @@ fn bus_error(pipeline: &gst::Pipeline) -> Option<String> {
         }
     }
     None
+}
+
+/// What the watch of a running source needs to know of it.
+#[derive(Debug, Clone, Copy)]
+struct Watched {
+    /// Frames come at the source's pace (a camera, a realtime file).
+    live: bool,
+    /// A file that starts again at its end.
+    looping: bool,
+    /// A file: its end is the end of input, whatever its pace.
+    file: bool,
 }
 
 #[cfg(test)]

@@ -114,3 +114,46 @@ pub fn fake_trt_shim() -> std::path::PathBuf {
             )
         })
 }
+
+/// The repository's root (where `config/` is).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// An empty folder of the test's own under the temp dir, `actrec-{name}-{pid}`.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("actrec-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// One part of the synthetic station (the default variation, the gear
+/// housing sequence) at `width`×`height`, 30 fps, made into `out` as
+/// `actrec-lab synth` makes it; returns the clip.
+///
+/// # Panics
+/// If the shipped files do not load or the clip cannot be made.
+pub fn synth_clip(out: &std::path::Path, seed: u64, width: usize, height: usize) -> std::path::PathBuf {
+    use actrec_core::sequence::Definition;
+    use actrec_synth::clip::{ClipSpec, make};
+    use actrec_synth::variation::Variation;
+    let root = repo_root();
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).expect("a shipped file");
+    let variation = Variation::parse("default.toml", &read("config/synth/default.toml")).expect("variation");
+    let definition =
+        Definition::parse("gear-housing.toml", &read("config/sequences/gear-housing.toml"), None).expect("sequence");
+    let spec = ClipSpec {
+        seed,
+        parts: 1,
+        width,
+        height,
+        fps: 30,
+        bitrate_kbps: 8000,
+        stride: 4,
+        raw: false,
+        video: true,
+    };
+    make(&definition, &variation, &spec, out).expect("the clip is made");
+    out.join("clip.mp4")
+}

@@ -22,7 +22,8 @@ use actrec_infer::tensorrt::{
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::verify_audit::load_config;
-use crate::files::{Failure, file_problem, load_manifest, on_path};
+use actrec_station::host::on_path;
+use actrec_station::load::{Failure, file_problem, load_manifest};
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -14,8 +14,8 @@ use actrec_core::sequence::Definition;
 use actrec_core::windows::WindowReader;
 
 use crate::Format;
-use crate::files::{Failure, file_problem, load_manifest, read_text};
-use crate::report::{self, Record};
+use actrec_station::load::{Failure, file_problem, load_manifest, read_text};
+use actrec_station::report::{self, Record};
 
 #[derive(clap::Args)]
 pub struct Args {

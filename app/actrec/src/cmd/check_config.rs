@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::files::{Failure, load_station};
+use actrec_station::load::{Failure, load_station};
 
 pub fn run(path: &Path) -> Result<(), Failure> {
     let station = load_station(path)?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actrec_core::diag::Problems;
 use actrec_ipc::{Client, Export, ExportState, ToClient, ToEngine};
 
-use crate::files::{Failure, file_problem};
+use actrec_station::load::{Failure, file_problem};
 
 /// How long to wait for the engine's answer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);

@@ -9,7 +9,7 @@ use actrec_core::diag::Problems;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::verify_audit::load_config;
-use crate::files::{Failure, file_problem};
+use actrec_station::load::{Failure, file_problem};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,7 +37,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let (config, dir) = load_config(&args.config)?;
     let db = config.audit_path(&dir);
     let mut display = Display::new();
-    let result = crate::usb::export(&config, &dir, &args.to, args.from, args.until, |p| display.show(&p));
+    let result = actrec_station::usb::export(&config, &dir, &args.to, args.from, args.until, |p| display.show(&p));
     display.finish();
     let exported = result.map_err(|err| match err {
         ExportError::Io { .. } | ExportError::Database { .. } => Failure::Output(std::io::Error::other(format!(

@@ -5,7 +5,7 @@ use std::io::{BufRead, Read};
 use actrec_core::diag::{Problem, Problems};
 use actrec_core::pin::{DEFAULT_ROUNDS, PinHash};
 
-use crate::files::Failure;
+use actrec_station::load::Failure;
 
 pub fn run() -> Result<(), Failure> {
     let mut line = String::new();

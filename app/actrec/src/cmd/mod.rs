@@ -1,15 +1,11 @@
 //! One module per subcommand.
 
-pub mod bench;
 pub mod build_engine;
 pub mod check;
 pub mod check_config;
 pub mod ctl;
-pub mod eval;
 pub mod export;
 pub mod hash_pin;
-pub mod measure;
 pub mod run;
-pub mod synth;
 pub mod verify_audit;
 pub mod verify_export;

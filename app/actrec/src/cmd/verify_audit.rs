@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use actrec_core::config::StationConfig;
 use actrec_core::diag::Problems;
 
-use crate::files::{Failure, file_problem, read_text};
+use actrec_station::load::{Failure, file_problem, read_text};
 
 #[derive(clap::Args)]
 pub struct Args {

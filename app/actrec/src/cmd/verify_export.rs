@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use actrec_core::diag::Problems;
 
-use crate::files::{Failure, file_problem};
+use actrec_station::load::{Failure, file_problem};
 
 #[derive(clap::Args)]
 pub struct Args {

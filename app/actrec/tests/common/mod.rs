@@ -20,18 +20,9 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// One part of the synthetic station at `width`×`height`, made by `actrec
-/// synth` into `out`; returns the clip.
+/// One part of the synthetic station at `width`×`height` in `out`; returns the clip.
 pub fn synth_clip(out: &Path, seed: u64, width: u32, height: u32) -> PathBuf {
-    let synth = Command::new(env!("CARGO_BIN_EXE_actrec"))
-        .args(["synth", "--seed", &seed.to_string(), "--parts", "1"])
-        .args(["--width", &width.to_string(), "--height", &height.to_string(), "--out"])
-        .arg(out)
-        .current_dir(root())
-        .output()
-        .expect("actrec synth");
-    assert!(synth.status.success(), "{}", String::from_utf8_lossy(&synth.stderr));
-    out.join("clip.mp4")
+    actrec_testkit::synth_clip(out, seed, width as usize, height as usize)
 }
 
 /// A station config in `dir` with a live test pattern, a file, and mp4 recording.

@@ -14,7 +14,7 @@ use ort::value::TensorRef;
 
 mod frames_as_images;
 
-use crate::io::{self, Input};
+use crate::tensor_shapes::{self, Input};
 use crate::{InferError, InferenceBackend};
 
 /// Where the library is looked for when the config names none.
@@ -98,7 +98,7 @@ impl OnnxRuntimeBackend {
                 (outlet.name().to_owned(), shape)
             })
             .collect();
-        let inputs = io::match_inputs(&path, manifest, &declared)?;
+        let inputs = tensor_shapes::match_inputs(&path, manifest, &declared)?;
         let mut backend = Self {
             session,
             inputs,
@@ -108,7 +108,7 @@ impl OnnxRuntimeBackend {
                 if threads == 1 { "" } else { "s" }
             ),
         };
-        io::probe(&path, manifest, &mut backend)?;
+        tensor_shapes::probe(&path, manifest, &mut backend)?;
         Ok(backend)
     }
 }

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use ffi::{ABI_VERSION, Shim, TensorInfo};
 
-use crate::io::{self, Pathway};
+use crate::tensor_shapes::{self, Pathway};
 use crate::{DeviceWindows, InferError, InferenceBackend};
 
 /// What a serialised engine depends on: it runs only on the TensorRT and
@@ -190,7 +190,7 @@ impl TensorRtBackend {
             name,
             window: None,
         };
-        io::probe(path, manifest, &mut backend)?;
+        tensor_shapes::probe(path, manifest, &mut backend)?;
         Ok(backend)
     }
 }
@@ -303,7 +303,7 @@ fn bind<'a>(
             (t.name.clone(), dims)
         })
         .collect();
-    let matched = io::match_inputs(path, manifest, &declared)?;
+    let matched = tensor_shapes::match_inputs(path, manifest, &declared)?;
     let [output] = outputs[..] else {
         return Err(mismatch(format!("it has {} outputs; actrec reads one", outputs.len())));
     };
