@@ -12,7 +12,11 @@
 //! and when a client does not keep up its oldest messages are dropped (and
 //! counted). Video does not go over the socket: it goes through the shared
 //! memory ring of `actrec-shmring`.
+//!
+//! The events themselves are one typed contract, [`EngineEvent`] (see
+//! [`event`]), shared by the engine, `actrec check`, the panel and tools.
 
+pub mod event;
 mod server;
 mod status;
 mod wire;
@@ -21,6 +25,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use event::{Decoded, EngineEvent, EventError};
 pub use server::{ClientId, Command, Server, ServerSettings};
 pub use status::{Export, ExportState, Progress, Standing, Status};
 pub use wire::{Client, MAX_FRAME, Sender, read_frame, write_frame};
@@ -55,7 +60,9 @@ impl Hello {
 pub enum ToClient {
     /// The engine refuses the connection, and why; the socket closes after it.
     Refused { reason: String },
-    /// One line of the engine's event stream (the JSON `actrec run` prints).
+    /// One line of the engine's event stream: an [`EngineEvent`] as a JSON
+    /// value, so that its bytes are those `actrec run` prints (see
+    /// [`event`]). [`ToClient::event`] makes one, [`EngineEvent::parse`] reads it.
     Event { event: serde_json::Value },
     /// The station's state; sent on every change, once a second, and on [`ToEngine::Sync`].
     Status { status: Box<Status> },

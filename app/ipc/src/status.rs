@@ -21,15 +21,9 @@ pub enum Standing {
     Fault,
 }
 
-/// Where the open part stands in its sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    /// Required steps done so far, and how many the sequence has.
-    pub done: u32,
-    pub total: u32,
-    /// In a repeated group: the round now being done (from 1), of how many.
-    pub repeat: Option<(u32, u32)>,
-}
+/// Where the open part stands in its sequence: the checker's own type,
+/// sent as it is.
+pub use actrec_core::sequence::Progress;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

@@ -1,67 +1,8 @@
 //! What the media layer tells the engine. The decision layer turns loss and
 //! errors into the fault light; the audit log records every one.
+//!
+//! The types are part of the engine's event contract and live there
+//! (`actrec_ipc::event`); they are re-exported here so that the media code
+//! names them where it always has.
 
-use std::path::PathBuf;
-
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Branch {
-    /// Frames for the model.
-    Model,
-    /// Frames for the annotated outputs.
-    Display,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum MediaEvent {
-    /// A source pipeline was built and set playing.
-    SourceStarted {
-        source: String,
-        pipeline: String,
-    },
-    /// A live source delivered no frame for the loss timeout, or never started.
-    SourceLost {
-        source: String,
-        reason: String,
-    },
-    /// Frames flow again after `SourceLost`.
-    SourceRestored {
-        source: String,
-    },
-    /// The source pipeline failed (bad file, refused connection, ...).
-    SourceError {
-        source: String,
-        message: String,
-    },
-    /// A file source reached its end and does not loop.
-    SourceEnded {
-        source: String,
-    },
-    SourceSwitched {
-        from: String,
-        to: String,
-    },
-    /// Frames the engine could not take in time were dropped.
-    FramesDropped {
-        source: String,
-        branch: Branch,
-        count: u64,
-        total: u64,
-    },
-    /// The output pipeline failed; inspection goes on without it.
-    OutputError {
-        message: String,
-    },
-    /// An evidence clip of a rejected part was written.
-    ClipWritten {
-        part: u32,
-        path: PathBuf,
-    },
-    ClipFailed {
-        part: u32,
-        message: String,
-    },
-}
+pub use actrec_ipc::event::{Branch, MediaEvent};

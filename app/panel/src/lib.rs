@@ -3,7 +3,8 @@
 //!
 //! [`connection`] keeps the link to the engine's socket, [`video`] reads the
 //! engine's video ring, [`model`] holds the panel's own state (pure, tested
-//! alone), the [`controllers`] put both into the UI (`ui/`, compiled by
+//! alone; the engine's events it takes are `actrec_ipc`'s `EngineEvent`),
+//! the [`controllers`] put both into the UI (`ui/`, compiled by
 //! `build.rs` into [`ui`]), and [`Panel`] ties them together.
 
 pub mod connection;

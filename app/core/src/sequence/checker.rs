@@ -37,6 +37,8 @@
 //! - a part that runs past [`MAX_PART_OCCURRENCES`] is closed as `reject`, so
 //!   that a station left running with a confused model keeps bounded memory.
 
+use serde::{Deserialize, Serialize};
+
 use super::definition::Definition;
 use super::graph::Graph;
 use crate::event::{Event, PartSummary, StepEvent, StepStatus, Verdict};
@@ -44,14 +46,16 @@ use crate::event::{Event, PartSummary, StepEvent, StepStatus, Verdict};
 /// Occurrences one part may hold before it is force-closed.
 pub const MAX_PART_OCCURRENCES: usize = 2000;
 
-/// Where an open part stands in its sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an open part stands in its sequence: the checker's answer, and the
+/// `progress` of the panel's status snapshot (`actrec_ipc::Status`), whose
+/// JSON is this type's serde form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     /// Required steps done, and how many the sequence requires.
     pub done: u32,
     pub total: u32,
-    /// In a repeated group: rounds complete, and rounds in all.
-    pub rounds: Option<(u32, u32)>,
+    /// In a repeated group: the round being done (from 1), of how many.
+    pub repeat: Option<(u32, u32)>,
 }
 
 /// A step occurrence, as produced by the step decoder.
@@ -158,7 +162,9 @@ impl Checker {
         Some(Progress {
             done: self.graph.done[node],
             total: self.graph.done[self.graph.accept()],
-            rounds: self.graph.rounds[node],
+            // The graph counts rounds complete; the operator reads the round under way,
+            // which stays at the last once every round is complete.
+            repeat: self.graph.rounds[node].map(|(complete, all)| ((complete + 1).min(all), all)),
         })
     }
 

@@ -522,12 +522,14 @@ fn progress_counts_required_steps_and_rounds_of_a_repeat() {
     assert!(seen.iter().all(|p| p.total == total), "{seen:?}");
     let done: Vec<u32> = seen.iter().map(|p| p.done).collect();
     assert_eq!(done, (1..total).collect::<Vec<_>>());
-    // Steps 6..8 are the first round of the repeat; after step 8 one round is complete.
-    assert_eq!(seen[4].rounds, None);
-    assert_eq!(seen[5].rounds, Some((0, 4)));
-    assert_eq!(seen[7].rounds, Some((1, 4)));
-    assert_eq!(seen[16].rounds, Some((4, 4)));
-    assert_eq!(seen[17].rounds, None);
+    // Steps 6..8 are the first round of the repeat; after step 8 one round is
+    // complete and the second is under way. After the last round the count
+    // stays at the last round until the group is left.
+    assert_eq!(seen[4].repeat, None);
+    assert_eq!(seen[5].repeat, Some((1, 4)));
+    assert_eq!(seen[7].repeat, Some((2, 4)));
+    assert_eq!(seen[16].repeat, Some((4, 4)));
+    assert_eq!(seen[17].repeat, None);
 }
 
 #[test]

@@ -15,12 +15,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use actrec_ipc::{Status, ToEngine};
+use actrec_ipc::{Decoded, EngineEvent, Status, ToEngine};
 use slint::{ComponentHandle, SharedString, Timer, TimerMode};
 
 use super::{indicator, model, strings, tone};
 use crate::connection::{CommandKind, Commands, Link};
-use crate::model::{self as m, CHART_PARTS, CycleChart, Event, ExportTracker, Indicator, LOG_CAPACITY, StepLog};
+use crate::model::{
+    self as m, CHART_PARTS, CycleChart, ExportTracker, Indicator, LOG_CAPACITY, StepLog, VerdictLook as _,
+};
 use crate::ui::{
     AppWindow, ChartAdapter, ChartBar, ChartSegment, ControlAdapter, LegendItem, LinkState, LogAdapter, LogRow,
     Overlay, StationAdapter,
@@ -174,8 +176,12 @@ impl StationController {
     }
 
     pub fn on_event(&mut self, app: &AppWindow, value: &serde_json::Value) {
-        let event = match Event::parse(value) {
-            Ok(event) => event,
+        let event = match EngineEvent::parse(value) {
+            Ok(Decoded::Event(event)) => event,
+            Ok(Decoded::Unknown { kind }) => {
+                tracing::debug!(kind, "panel: an event kind from a newer engine, passed by");
+                return;
+            }
             Err(err) => {
                 tracing::warn!(%err, "panel: an event it cannot read");
                 return;
