@@ -113,6 +113,7 @@ demo: deps
 test: station-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory deny
 	$(CARGO) check $(PROFILE) -q -p actrec-synth --no-default-features --bin actrec-synth
 	$(CARGO) check $(PROFILE) -q -p actrec-panel --no-default-features --features kms
 	@# The contract tests of the tensorrt backend open this stand-in shim.
@@ -126,6 +127,27 @@ test: station-deps
 	$(MAKE) --no-print-directory deb-package
 	tools/check-units $(DEB)
 	$(MAKE) --no-print-directory station-smoke
+
+# The everyday check, a couple of minutes once built (docs/TESTING.md):
+# formatting, clippy, and the unit tests, none of which needs a GStreamer
+# pipeline, a display or a device; the integration tests are make test's.
+check: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
+	$(CARGO) test $(PROFILE) --workspace --lib --bins
+
+# Licences, duplicate versions and sources of every dependency (deny.toml),
+# by cargo-deny at a pinned version, offline: its advisory database is a git
+# repository on GitHub, which no build here fetches (docs/TESTING.md).
+# `cargo fetch` first brings every platform's crates from crates.io, which
+# cargo-deny's `cargo metadata` reads.
+CARGO_DENY_VERSION := 0.20.2
+.PHONY: deny
+deny: toolchain
+	@[ "$$($(CARGO) deny --version 2>/dev/null)" = "cargo-deny $(CARGO_DENY_VERSION)" ] || \
+	  $(CARGO) install --locked cargo-deny --version $(CARGO_DENY_VERSION)
+	$(CARGO) fetch -q
+	$(CARGO) deny --offline check licenses bans sources
 
 # The .deb for stock JetPack or Debian (built on the release it is for), its
 # units checked as installed, and lintian's findings (kept in target/deb/lintian.txt).
