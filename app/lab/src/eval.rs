@@ -28,9 +28,10 @@ use actrec_synth::variation::Variation;
 use serde::Serialize;
 
 use actrec_core::config::Outputs;
+use actrec_core::event::Verdict;
+use actrec_ipc::EngineEvent;
 use actrec_station::deps::events::Collect;
 use actrec_station::load::{Failure, LoadedStation, load_station, read_text, read_windows};
-use actrec_station::report::Record;
 use actrec_station::{Options, Predictor};
 
 use crate::measure::{self, ClipRun, fail};
@@ -131,36 +132,31 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             (made.plan, run_station(&station, &dir)?)
         };
         let truth = plan.frame_labels();
-        let predictions = read_text(&predictions_path)?;
-        for line in predictions.lines() {
-            let Ok(window) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let (Some(t), Some(label)) = (window["t"].as_f64(), window["label"].as_str()) else {
-                continue;
-            };
-            let centre = ((t * 30.0).round() as usize + 15).min(truth.len().saturating_sub(1));
+        for window in read_windows(&predictions_path)? {
+            let centre = ((window.t * 30.0).round() as usize + 15).min(truth.len().saturating_sub(1));
             if let (Some(row), Some(col)) = (
                 labels.iter().position(|l| l == truth[centre]),
-                labels.iter().position(|l| l == label),
+                labels.iter().position(|l| *l == window.label),
             ) {
                 confusion[row][col] += 1;
             }
         }
-        let closed: Vec<(f64, &str)> = events
+        let closed: Vec<(f64, Verdict)> = events
             .iter()
-            .filter(|e| e["kind"] == "part")
-            .filter_map(|e| Some((e["t"].as_f64()?, e["verdict"].as_str()?)))
+            .filter_map(|e| match e {
+                EngineEvent::Part(part) => Some((part.t, part.verdict)),
+                _ => None,
+            })
             .collect();
         for part in &plan.parts {
             let (from, to) = (part.start_frame as f64 / 30.0, part.end_frame as f64 / 30.0 + 3.0);
-            let verdicts: Vec<&str> = closed
+            let verdicts: Vec<Verdict> = closed
                 .iter()
                 .filter(|(t, _)| (from..=to).contains(t))
                 .map(|(_, v)| *v)
                 .collect();
-            let passed = verdicts == ["pass"];
-            let faulty = part.expected.verdict != actrec_core::event::Verdict::Pass;
+            let passed = verdicts == [Verdict::Pass];
+            let faulty = part.expected.verdict != Verdict::Pass;
             parts.total += 1;
             parts.faulty += u32::from(faulty);
             parts.false_accepts += u32::from(faulty && passed);
@@ -209,7 +205,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 }
 
 /// Runs the station on `dir/clip.mp4` in this process; returns its events.
-fn run_station(station: &LoadedStation, dir: &Path) -> Result<Vec<serde_json::Value>, Failure> {
+fn run_station(station: &LoadedStation, dir: &Path) -> Result<Vec<EngineEvent>, Failure> {
     let run = ClipRun {
         station,
         clip: &dir.join("clip.mp4"),
@@ -233,15 +229,12 @@ fn run_station(station: &LoadedStation, dir: &Path) -> Result<Vec<serde_json::Va
 }
 
 /// The decoder and checker, in this process, on recorded predictions.
-fn decide_again(station: &LoadedStation, predictions_path: &Path) -> Result<Vec<serde_json::Value>, Failure> {
+fn decide_again(station: &LoadedStation, predictions_path: &Path) -> Result<Vec<EngineEvent>, Failure> {
     let mut inspector = Inspector::new(station.config.decoder.clone(), &station.definition);
     let mut events = Vec::new();
     for window in read_windows(predictions_path)? {
         events.extend(inspector.push(&window));
     }
     events.extend(inspector.finish());
-    events
-        .iter()
-        .map(|event| serde_json::to_value(Record::from(event)).map_err(|e| Failure::Output(e.into())))
-        .collect()
+    Ok(events.iter().map(EngineEvent::from).collect())
 }

@@ -48,7 +48,8 @@ impl ClipRun<'_> {
     /// The station's config, changed only where a measuring run must differ.
     pub fn config(&self) -> StationConfig {
         let original = &self.station.config;
-        let config_dir = &self.station.config_dir;
+        // Absolute: the run's config is written, and read, elsewhere.
+        let config_dir = &absolute(&self.station.config_dir);
         let mut config = original.with_paths_resolved(config_dir);
         // The station's own engines, so that a Jetson measures its TensorRT engine.
         config.model.tensorrt.engines_dir = Some(original.inference(config_dir).tensorrt.engines_dir);
@@ -158,7 +159,7 @@ pub fn measured_run_command(args: &RunArgs) -> Result<Command, Failure> {
 
 #[cfg(test)]
 mod tests {
-    use actrec_core::config::{Mp4Output, Mp4Split, PreprocessOn, Precision, StationConfig};
+    use actrec_core::config::{Mp4Output, Mp4Split, Precision, PreprocessOn, StationConfig};
 
     use super::*;
 
@@ -263,11 +264,11 @@ supervisor_pin = "pbkdf2-sha256$60000$933c79978d0a2222d181931785adc1a8$a74fb3fa8
         let mut expected = measured.clone();
         expected.station = own.station.clone();
         expected.sources = own.sources.clone();
-        (expected.media.display_width, expected.media.display_height, expected.media.display_fps) = (
-            own.media.display_width,
-            own.media.display_height,
-            own.media.display_fps,
-        );
+        (
+            expected.media.display_width,
+            expected.media.display_height,
+            expected.media.display_fps,
+        ) = (own.media.display_width, own.media.display_height, own.media.display_fps);
         expected.outputs = own.outputs.clone();
         expected.audit.path = own.audit.path.clone();
         expected.operator.socket = own.operator.socket.clone();
@@ -280,10 +281,7 @@ supervisor_pin = "pbkdf2-sha256$60000$933c79978d0a2222d181931785adc1a8$a74fb3fa8
         assert_eq!(measured.model.stall_seconds, 9);
         assert_eq!(measured.media.loss_timeout_ms, 777);
         // The station's own engines, wherever the run's data go.
-        assert_eq!(
-            measured.model.tensorrt.engines_dir,
-            Some(dir.join("data/trt-engines"))
-        );
+        assert_eq!(measured.model.tensorrt.engines_dir, Some(dir.join("data/trt-engines")));
         // What a measurement changes.
         assert_eq!(measured.station.id, "measure");
         assert_eq!(measured.station.data_dir, absolute(&run_dir.join("data")));

@@ -9,7 +9,7 @@ use actrec_core::decode::DecoderSettings;
 use actrec_core::inspect::Inspector;
 use actrec_core::sequence::Definition;
 use actrec_station::load::read_windows;
-use actrec_station::report::Record;
+use actrec_ipc::EngineEvent;
 use actrec_testkit::repo_root;
 
 fn lab(args: &[&str]) -> Output {
@@ -45,7 +45,7 @@ fn check(windows: &Path) -> Vec<serde_json::Value> {
     events.extend(inspector.finish());
     events
         .iter()
-        .map(|e| serde_json::to_value(Record::from(e)).expect("json"))
+        .map(|e| serde_json::to_value(EngineEvent::from(e)).expect("json"))
         .collect()
 }
 

@@ -189,10 +189,12 @@ pub fn deps(station: &LoadedStation, options: &Options, extra: Vec<Box<dyn Event
             let commands = server.commands.clone();
             (Box::new(server) as Box<dyn Clients>, commands)
         });
-    let stdout = options.stdout.map(Stdout::new);
-    let colour = stdout.as_ref().is_some_and(|s| s.colour);
     let mut events: Vec<Box<dyn EventSink>> = Vec::new();
-    events.extend(stdout.map(|s| Box::new(s) as Box<dyn EventSink>));
+    events.extend(
+        options
+            .stdout
+            .map(|format| Box::new(Stdout::new(format)) as Box<dyn EventSink>),
+    );
     events.extend(extra);
     Ok(Deps {
         inspection: Inspection {
@@ -210,7 +212,6 @@ pub fn deps(station: &LoadedStation, options: &Options, extra: Vec<Box<dyn Event
         lines,
         audit,
         events,
-        colour,
         clients,
         mounts: Box::new(ProcMounts),
         clock,

@@ -1,67 +1,10 @@
-//! The JSON lines every command writes for station events: the contract of
-//! `actrec check`, also used by `actrec run`.
+//! Events as an operator reads them: one text line per event that has one
+//! (`actrec check --format text`, `actrec run --format text`). Their JSON
+//! is the typed contract, [`actrec_ipc::EngineEvent`].
 
 use actrec_core::event::{Event, StepStatus, Verdict};
-use serde::Serialize;
-
-/// One event, as one JSON object.
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Record<'a> {
-    Warning {
-        t: f64,
-        label: &'a str,
-        p: f64,
-    },
-    Step {
-        t: f64,
-        part: u32,
-        step: &'a str,
-        /// The step's confidence: the mean top-1 probability of its windows.
-        p: f64,
-        status: StepStatus,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        expected: Option<&'a [String]>,
-    },
-    Part {
-        t: f64,
-        part: u32,
-        verdict: Verdict,
-        missing: &'a [String],
-        errors: u32,
-    },
-}
-
-impl<'a> From<&'a Event> for Record<'a> {
-    fn from(event: &'a Event) -> Self {
-        match event {
-            Event::Warning(w) => Record::Warning {
-                t: w.t,
-                label: &w.label,
-                p: w.p,
-            },
-            Event::Step(s) => Record::Step {
-                t: s.t,
-                part: s.part,
-                step: &s.step,
-                p: round3(s.p),
-                status: s.status,
-                expected: (s.status == StepStatus::Error).then_some(s.expected.as_slice()),
-            },
-            Event::Part(p) => Record::Part {
-                t: p.t,
-                part: p.part,
-                verdict: p.verdict,
-                missing: &p.missing,
-                errors: p.errors,
-            },
-        }
-    }
-}
-
-fn round3(p: f64) -> f64 {
-    (p * 1000.0).round() / 1000.0
-}
+use actrec_ipc::EngineEvent;
+use actrec_ipc::event::MediaEvent;
 
 const GREEN: &str = "\x1b[1;32m";
 const RED: &str = "\x1b[1;31m";
@@ -122,6 +65,62 @@ pub fn text(event: &Event, colour: bool) -> String {
             }
             line
         }
+    }
+}
+
+/// An event's line in the operator's log; `None` for those it leaves out
+/// (lights, commits, export progress: the panel shows them).
+pub fn line(event: &EngineEvent, colour: bool) -> Option<String> {
+    let pad = "";
+    Some(match event {
+        EngineEvent::Warning(w) => text(&Event::Warning(w.clone()), colour),
+        EngineEvent::Step(s) => text(&Event::Step(s.clone()), colour),
+        EngineEvent::Part(p) => text(&Event::Part(p.clone()), colour),
+        EngineEvent::Fault { fault, active: true } => format!("{pad:10}  FAULT {}: not inspecting", fault.as_str()),
+        EngineEvent::Fault { fault, active: false } => format!("{pad:10}  fault {} cleared", fault.as_str()),
+        EngineEvent::Outage { seconds } => {
+            format!("{pad:10}  the engine was down (up to {seconds:.1} s): recorded as a fault")
+        }
+        EngineEvent::Stick { path, present: true } => format!("{pad:10}  USB stick at {}", path.display()),
+        EngineEvent::Stick { path, present: false } => format!("{pad:10}  USB stick at {} gone", path.display()),
+        EngineEvent::ExportStarted { to } => format!("{pad:10}  exporting to {}", to.display()),
+        EngineEvent::ExportDone { folder, rows, .. } => {
+            format!(
+                "{pad:10}  exported {rows} rows to {}: safe to remove the stick",
+                folder.display()
+            )
+        }
+        EngineEvent::ExportFailed { error } => format!("{pad:10}  EXPORT FAILED: {error}"),
+        EngineEvent::Acknowledged { .. } => format!("{pad:10}  reject acknowledged"),
+        EngineEvent::Refused { command, reason } => format!("{pad:10}  {command} refused: {reason}"),
+        EngineEvent::SequenceSelected { sequence } => format!("{pad:10}  sequence {sequence} selected"),
+        EngineEvent::Stopped { frames, display_frames } => {
+            format!("# stopped after {frames} frames ({display_frames} shown)")
+        }
+        EngineEvent::Media(media) => format!("{pad:10}  {}", media_text(media)),
+        EngineEvent::Committed { .. } | EngineEvent::Lights { .. } | EngineEvent::ExportProgress { .. } => return None,
+    })
+}
+
+fn media_text(event: &MediaEvent) -> String {
+    match event {
+        MediaEvent::SourceStarted { source, .. } => format!("source {source}: started"),
+        MediaEvent::SourceLost { source, reason } => format!("source {source}: LOST ({reason})"),
+        MediaEvent::SourceRestored { source } => format!("source {source}: restored"),
+        MediaEvent::SourceError { source, message } => format!("source {source}: ERROR {message}"),
+        MediaEvent::SourceEnded { source } => format!("source {source}: ended"),
+        MediaEvent::SourceSwitched { from, to } => format!("source switched from {from} to {to}"),
+        MediaEvent::FramesDropped {
+            source,
+            branch,
+            count,
+            total,
+        } => {
+            format!("source {source}: {count} frames dropped ({branch:?} branch, {total} in all)")
+        }
+        MediaEvent::OutputError { message } => format!("output ERROR {message}"),
+        MediaEvent::ClipWritten { part, path } => format!("part {part}: evidence clip {}", path.display()),
+        MediaEvent::ClipFailed { part, message } => format!("part {part}: evidence clip FAILED {message}"),
     }
 }
 

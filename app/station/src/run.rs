@@ -69,8 +69,6 @@ pub struct Deps {
     pub lines: LineOutputs,
     pub audit: AuditLog,
     pub events: Vec<Box<dyn EventSink>>,
-    /// Colour codes in the events' text lines.
-    pub colour: bool,
     /// The panel and tools, and their commands.
     pub clients: Option<(Box<dyn Clients>, Receiver<Command>)>,
     pub mounts: Box<dyn Mounts>,
@@ -98,7 +96,6 @@ pub fn run(deps: Deps, options: &Options, shutdown: Receiver<String>) -> Result<
         lines,
         audit,
         events,
-        colour,
         clients,
         mounts,
         clock,
@@ -121,7 +118,6 @@ pub fn run(deps: Deps, options: &Options, shutdown: Receiver<String>) -> Result<
             line: lines,
             audit,
             out: EventOut {
-                colour,
                 sinks: events,
                 panel: clients,
             },

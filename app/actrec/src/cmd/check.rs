@@ -14,8 +14,9 @@ use actrec_core::sequence::Definition;
 use actrec_core::windows::WindowReader;
 
 use crate::Format;
+use actrec_ipc::EngineEvent;
 use actrec_station::load::{Failure, file_problem, load_manifest, read_text};
-use actrec_station::report::{self, Record};
+use actrec_station::report;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -183,7 +184,8 @@ impl<W: Write> Output<W> {
         }
         match self.format {
             Format::Json => {
-                let json = serde_json::to_string(&Record::from(event)).map_err(|err| Failure::Output(err.into()))?;
+                let json =
+                    serde_json::to_string(&EngineEvent::from(event)).map_err(|err| Failure::Output(err.into()))?;
                 self.line(json)
             }
             Format::Text => {

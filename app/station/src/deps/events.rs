@@ -1,6 +1,6 @@
-//! The event seam: where the engine's events go. Every event is one JSON
-//! object (the contract of `docs/SEQUENCES.md` and `docs/PANEL.md`), with an
-//! operator's text line where it has one. Sinks: [`Stdout`] (JSON lines or
+//! The event seam: where the engine's events go. Every event is one
+//! [`EngineEvent`], the typed contract of `docs/SEQUENCES.md` and
+//! `docs/PANEL.md`. Sinks: [`Stdout`] (JSON lines or
 //! the readable log), the panel's link ([`PanelLink`], the last parts'
 //! events for a client that comes late), and [`Collect`] (in memory: `actrec-lab
 //! eval` and the tests).
@@ -14,12 +14,12 @@ use actrec_audit::{Exported, Progress};
 use actrec_core::event::Event;
 use actrec_core::light::Lights;
 use actrec_core::sync::lock;
-use actrec_media::event::MediaEvent;
-use serde::Serialize;
+use actrec_ipc::event::MediaEvent;
+use actrec_ipc::{EngineEvent, ToClient};
 
 use super::clients::Clients;
 use super::lines::FaultChange;
-use crate::report::{self, Record};
+use crate::report;
 
 /// How events are written on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub enum Format {
 }
 
 pub trait EventSink {
-    fn emit(&mut self, event: &serde_json::Value, text: Option<&str>);
+    fn emit(&mut self, event: &EngineEvent);
 }
 
 /// Events on the process's stdout.
@@ -54,11 +54,20 @@ impl Stdout {
 }
 
 impl EventSink for Stdout {
-    fn emit(&mut self, event: &serde_json::Value, text: Option<&str>) {
-        let line = match (self.format, text) {
-            (Format::Json, _) => event.to_string(),
-            (Format::Text, Some(text)) => text.to_owned(),
-            (Format::Text, None) => return,
+    fn emit(&mut self, event: &EngineEvent) {
+        let line = match self.format {
+            // Through a `Value`, as on the socket: the documented bytes (sorted keys).
+            Format::Json => match serde_json::to_value(event) {
+                Ok(value) => value.to_string(),
+                Err(err) => {
+                    tracing::error!(%err, kind = event.kind(), "cannot serialise an event");
+                    return;
+                }
+            },
+            Format::Text => match report::line(event, self.colour) {
+                Some(line) => line,
+                None => return,
+            },
         };
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{line}");
@@ -68,16 +77,16 @@ impl EventSink for Stdout {
 
 /// Every event, kept in memory, for the caller that made it.
 #[derive(Debug, Clone, Default)]
-pub struct Collect(pub Arc<Mutex<Vec<serde_json::Value>>>);
+pub struct Collect(pub Arc<Mutex<Vec<EngineEvent>>>);
 
 impl Collect {
-    pub fn events(&self) -> Vec<serde_json::Value> {
+    pub fn events(&self) -> Vec<EngineEvent> {
         lock(&self.0).clone()
     }
 }
 
 impl EventSink for Collect {
-    fn emit(&mut self, event: &serde_json::Value, _text: Option<&str>) {
+    fn emit(&mut self, event: &EngineEvent) {
         lock(&self.0).push(event.clone());
     }
 }
@@ -88,7 +97,7 @@ const RECENT_EVENTS: usize = 400;
 /// The engine's socket for panels and tools, and the events a newcomer needs.
 pub struct PanelLink {
     pub clients: Box<dyn Clients>,
-    recent: VecDeque<serde_json::Value>,
+    recent: VecDeque<ToClient>,
 }
 
 impl PanelLink {
@@ -99,172 +108,130 @@ impl PanelLink {
         }
     }
 
-    fn publish(&mut self, event: &serde_json::Value) {
-        if matches!(event["kind"].as_str(), Some("step" | "part")) {
+    fn publish(&mut self, event: &EngineEvent) {
+        let message = match ToClient::event(event) {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::error!(%err, kind = event.kind(), "cannot serialise an event");
+                return;
+            }
+        };
+        if matches!(event, EngineEvent::Step(_) | EngineEvent::Part(_)) {
             if self.recent.len() == RECENT_EVENTS {
                 self.recent.pop_front();
             }
-            self.recent.push_back(event.clone());
+            self.recent.push_back(message.clone());
         }
-        self.clients
-            .publish(&actrec_ipc::ToClient::Event { event: event.clone() });
+        self.clients.publish(&message);
     }
 
-    /// The recent step and part events, oldest first.
-    pub fn recent(&self) -> impl Iterator<Item = &serde_json::Value> {
+    /// The recent step and part events, oldest first, as sent.
+    pub fn recent(&self) -> impl Iterator<Item = &ToClient> {
         self.recent.iter()
     }
 }
 
-/// Every sink the engine writes to, and one method per kind of event.
+/// Every sink the engine writes to, and one method per event it makes.
 pub struct EventOut {
-    /// Colour codes in text lines.
-    pub colour: bool,
     pub sinks: Vec<Box<dyn EventSink>>,
     pub panel: Option<PanelLink>,
 }
 
 impl EventOut {
     /// One event, to every sink and the panels.
-    fn emit(&mut self, event: serde_json::Value, text: Option<String>) {
+    pub fn emit(&mut self, event: EngineEvent) {
         for sink in &mut self.sinks {
-            sink.emit(&event, text.as_deref());
+            sink.emit(&event);
         }
         if let Some(panel) = &mut self.panel {
             panel.publish(&event);
         }
     }
 
-    fn emit_serialized(&mut self, event: &impl Serialize, text: Option<String>) {
-        match serde_json::to_value(event) {
-            Ok(value) => self.emit(value, text),
-            Err(err) => tracing::error!(%err, "cannot serialise an event"),
-        }
-    }
-
     pub fn station(&mut self, event: &Event) {
-        let text = Some(report::text(event, self.colour));
-        self.emit_serialized(&Record::from(event), text);
+        self.emit(EngineEvent::from(event));
     }
 
     pub fn media(&mut self, event: &MediaEvent) {
-        self.emit_serialized(event, Some(format!("{:10}  {}", "", media_text(event))));
+        self.emit(EngineEvent::from(event.clone()));
     }
 
     pub fn fault(&mut self, change: &FaultChange) {
-        let fault = change.fault.as_str();
-        let text = if change.active {
-            format!("{:10}  FAULT {fault}: not inspecting", "")
-        } else {
-            format!("{:10}  fault {fault} cleared", "")
-        };
-        self.emit(
-            serde_json::json!({"kind": "fault", "fault": fault, "active": change.active}),
-            Some(text),
-        );
+        self.emit(EngineEvent::Fault {
+            fault: change.fault,
+            active: change.active,
+        });
     }
 
     /// The previous run was cut off; the outage, at most `seconds` long, is in the audit log.
     pub fn outage(&mut self, seconds: f64) {
-        self.emit(
-            serde_json::json!({"kind": "outage", "seconds": seconds}),
-            Some(format!(
-                "{:10}  the engine was down (up to {seconds:.1} s): recorded as a fault",
-                ""
-            )),
-        );
+        self.emit(EngineEvent::Outage { seconds });
     }
 
     /// A part's verdict is in the audit log, durably, at `row`.
     pub fn committed(&mut self, part: u32, row: i64) {
-        self.emit(serde_json::json!({"kind": "committed", "part": part, "row": row}), None);
+        self.emit(EngineEvent::Committed { part, row });
     }
 
     pub fn lights(&mut self, lights: &Lights) {
-        self.emit(serde_json::json!({"kind": "lights", "lights": lights}), None);
+        self.emit(EngineEvent::Lights { lights: *lights });
     }
 
     pub fn stick(&mut self, path: &Path, present: bool) {
-        let text = if present {
-            format!("{:10}  USB stick at {}", "", path.display())
-        } else {
-            format!("{:10}  USB stick at {} gone", "", path.display())
-        };
-        self.emit(
-            serde_json::json!({"kind": "stick", "path": path, "present": present}),
-            Some(text),
-        );
+        self.emit(EngineEvent::Stick {
+            path: path.to_owned(),
+            present,
+        });
     }
 
     pub fn export_started(&mut self, to: &Path) {
-        self.emit(
-            serde_json::json!({"kind": "export_started", "to": to}),
-            Some(format!("{:10}  exporting to {}", "", to.display())),
-        );
+        self.emit(EngineEvent::ExportStarted { to: to.to_owned() });
     }
 
     /// Progress for the panel's bar; the text log shows only the phases.
     pub fn export_progress(&mut self, progress: &Progress) {
         let (phase, done, total) = progress_parts(progress);
-        self.emit(
-            serde_json::json!({"kind": "export_progress", "phase": phase, "done": done, "total": total}),
-            None,
-        );
+        self.emit(EngineEvent::ExportProgress {
+            phase: phase.into(),
+            done,
+            total,
+        });
     }
 
     pub fn export_done(&mut self, exported: &Exported) {
-        self.emit(
-            serde_json::json!({
-                "kind": "export_done",
-                "folder": exported.dir,
-                "rows": exported.rows,
-                "parts": exported.parts,
-                "head": exported.head.hash,
-                "safe_to_remove": true,
-            }),
-            Some(format!(
-                "{:10}  exported {} rows to {}: safe to remove the stick",
-                "",
-                exported.rows,
-                exported.dir.display()
-            )),
-        );
+        self.emit(EngineEvent::ExportDone {
+            folder: exported.dir.clone(),
+            rows: exported.rows,
+            parts: exported.parts,
+            head: exported.head.hash.clone(),
+            safe_to_remove: true,
+        });
     }
 
     pub fn export_failed(&mut self, message: &str) {
-        self.emit(
-            serde_json::json!({"kind": "export_failed", "error": message}),
-            Some(format!("{:10}  EXPORT FAILED: {message}", "")),
-        );
+        self.emit(EngineEvent::ExportFailed { error: message.into() });
     }
 
     pub fn acknowledged(&mut self, waiting: bool) {
-        self.emit(
-            serde_json::json!({"kind": "acknowledged", "reject_was_waiting": waiting}),
-            Some(format!("{:10}  reject acknowledged", "")),
-        );
+        self.emit(EngineEvent::Acknowledged {
+            reject_was_waiting: waiting,
+        });
     }
 
     /// An operator's command that the engine refused (a wrong PIN, say).
     pub fn refused(&mut self, command: &str, reason: &str) {
-        self.emit(
-            serde_json::json!({"kind": "refused", "command": command, "reason": reason}),
-            Some(format!("{:10}  {command} refused: {reason}", "")),
-        );
+        self.emit(EngineEvent::Refused {
+            command: command.into(),
+            reason: reason.into(),
+        });
     }
 
     pub fn sequence_selected(&mut self, name: &str) {
-        self.emit(
-            serde_json::json!({"kind": "sequence_selected", "sequence": name}),
-            Some(format!("{:10}  sequence {name} selected", "")),
-        );
+        self.emit(EngineEvent::SequenceSelected { sequence: name.into() });
     }
 
     pub fn stopped(&mut self, frames: u64, display_frames: u64) {
-        self.emit(
-            serde_json::json!({"kind": "stopped", "frames": frames, "display_frames": display_frames}),
-            Some(format!("# stopped after {frames} frames ({display_frames} shown)")),
-        );
+        self.emit(EngineEvent::Stopped { frames, display_frames });
     }
 }
 
@@ -274,27 +241,5 @@ pub fn progress_parts(progress: &Progress) -> (&'static str, u64, u64) {
         Progress::Rows { done, total } => ("rows", done, total),
         Progress::Clips { done, total } => ("clips", done, total),
         Progress::Syncing => ("syncing", 0, 0),
-    }
-}
-
-fn media_text(event: &MediaEvent) -> String {
-    match event {
-        MediaEvent::SourceStarted { source, .. } => format!("source {source}: started"),
-        MediaEvent::SourceLost { source, reason } => format!("source {source}: LOST ({reason})"),
-        MediaEvent::SourceRestored { source } => format!("source {source}: restored"),
-        MediaEvent::SourceError { source, message } => format!("source {source}: ERROR {message}"),
-        MediaEvent::SourceEnded { source } => format!("source {source}: ended"),
-        MediaEvent::SourceSwitched { from, to } => format!("source switched from {from} to {to}"),
-        MediaEvent::FramesDropped {
-            source,
-            branch,
-            count,
-            total,
-        } => {
-            format!("source {source}: {count} frames dropped ({branch:?} branch, {total} in all)")
-        }
-        MediaEvent::OutputError { message } => format!("output ERROR {message}"),
-        MediaEvent::ClipWritten { part, path } => format!("part {part}: evidence clip {}", path.display()),
-        MediaEvent::ClipFailed { part, message } => format!("part {part}: evidence clip FAILED {message}"),
     }
 }

@@ -56,7 +56,7 @@ impl Engine {
                 },
             );
             for event in panel.recent() {
-                panel.clients.send_to(client, ToClient::Event { event: event.clone() });
+                panel.clients.send_to(client, event.clone());
             }
         }
     }

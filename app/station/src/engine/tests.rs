@@ -190,7 +190,6 @@ impl Rig {
                 line,
                 audit: AuditLog::new(Box::new(audit.clone()), JudgedWith::default()),
                 out: EventOut {
-                    colour: false,
                     sinks: vec![Box::new(events.clone())],
                     panel: Some(PanelLink::new(Box::new(clients.clone()))),
                 },
@@ -267,8 +266,14 @@ impl Rig {
         }
     }
 
+    /// The events of one kind, as their JSON.
     fn events_of(&self, kind: &str) -> Vec<serde_json::Value> {
-        self.events.events().into_iter().filter(|e| e["kind"] == kind).collect()
+        self.events
+            .events()
+            .iter()
+            .filter(|e| e.kind() == kind)
+            .map(|e| serde_json::to_value(e).expect("json"))
+            .collect()
     }
 
     fn fault_rows(&self, kind: FaultKind) -> Vec<FaultState> {
