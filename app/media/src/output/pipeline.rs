@@ -1,13 +1,7 @@
-//! The output pipeline: display frames in, annotated video out to every
-//! configured place at once (mp4, RTP/RTSP, shared memory, preview), plus the
-//! evidence ring that keeps recent encoded video for clips of rejected parts.
-//!
-//! It runs apart from the ingest pipeline, so switching or losing the source
-//! never interrupts a recording or the panel's video. Its failures are
-//! reported as events; inspection goes on without it.
+//! The output pipeline ([`Output`]): display frames in through the
+//! overlays, then the encoder and every configured output; the evidence
+//! clips cut from its ring.
 
-use std::collections::VecDeque;
-use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,23 +13,13 @@ use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use gstreamer_rtsp_server as rtsp;
-use gstreamer_rtsp_server::prelude::*;
 
-use actrec_shmring::{Geometry, RingWriter};
-
+use super::evidence::{ClipRing, ClipSettings, write_clip};
+use super::overlay::{Annotation, Standing, standing_colour};
 use crate::describe::{self, ANNOTATED_SRC, EVIDENCE_SINK, Fragments, FrameSizes, OutputPlan, RECORDER};
 use crate::event::MediaEvent;
 use crate::ingest::DisplayFrame;
 use crate::{MediaError, error_text, lock};
-
-/// Evidence clips of rejected parts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClipSettings {
-    pub dir: PathBuf,
-    pub pre_roll: Duration,
-    pub max: Duration,
-}
 
 #[derive(Debug, Clone)]
 pub struct OutputConfig {
@@ -45,96 +29,6 @@ pub struct OutputConfig {
     pub clips: Option<ClipSettings>,
     /// RTSP server port and mount path, when serving RTSP.
     pub rtsp: Option<(u16, String)>,
-}
-
-/// How a part stands, for the overlay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    Pass,
-    Warning,
-    Reject,
-    /// No video or another fault.
-    Fault,
-}
-
-/// What is burned into the annotated video.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Annotation {
-    pub source: String,
-    /// Current top-1 label and probability.
-    pub label: Option<(String, f64)>,
-    /// Last step and whether it was accepted.
-    pub step: Option<(String, bool)>,
-    /// Steps the sequence accepts next.
-    pub expected_next: Vec<String>,
-    pub part: Option<u32>,
-    /// Big text in the corner, e.g. "PASS", and its colour.
-    pub verdict: Option<(String, Standing)>,
-}
-
-impl Annotation {
-    /// The status block, top left.
-    pub fn status_text(&self) -> String {
-        let mut lines = vec![format!("source: {}", self.source)];
-        if let Some((label, p)) = &self.label {
-            lines.push(format!("seen: {label} ({p:.2})"));
-        }
-        if let Some((step, ok)) = &self.step {
-            lines.push(format!("step: {step} — {}", if *ok { "ok" } else { "ERROR" }));
-        }
-        if !self.expected_next.is_empty() {
-            lines.push(format!("next: {}", self.expected_next.join(" or ")));
-        }
-        if let Some(part) = self.part {
-            lines.push(format!("part {part}"));
-        }
-        lines.join("\n")
-    }
-}
-
-/// ARGB colour of a standing, as textoverlay takes it.
-pub fn standing_colour(standing: Standing) -> u32 {
-    match standing {
-        Standing::Pass => 0xFF30D050,
-        Standing::Warning => 0xFFFFB000,
-        Standing::Reject | Standing::Fault => 0xFFFF3030,
-    }
-}
-
-/// Recent encoded video, oldest first, trimmed to whole groups of pictures.
-#[derive(Default)]
-struct ClipRing {
-    items: VecDeque<(Instant, bool, gst::Buffer)>,
-    part_starts: Vec<(u32, Instant)>,
-}
-
-impl ClipRing {
-    fn push(&mut self, keyframe: bool, buffer: gst::Buffer, keep: Duration) {
-        let now = Instant::now();
-        self.items.push_back((now, keyframe, buffer));
-        while self
-            .items
-            .front()
-            .is_some_and(|(at, _, _)| now.duration_since(*at) > keep)
-        {
-            self.items.pop_front();
-        }
-        // A clip must start on a keyframe.
-        while self.items.front().is_some_and(|(_, key, _)| !key) {
-            self.items.pop_front();
-        }
-    }
-
-    /// Buffers from the last keyframe at or before `from`, to now.
-    fn since(&self, from: Instant) -> Vec<gst::Buffer> {
-        let start = self
-            .items
-            .iter()
-            .rposition(|(at, key, _)| *key && *at <= from)
-            .or_else(|| self.items.iter().position(|(_, key, _)| *key))
-            .unwrap_or(self.items.len());
-        self.items.iter().skip(start).map(|(_, _, b)| b.clone()).collect()
-    }
 }
 
 /// Handle to the running output pipeline.
@@ -163,14 +57,6 @@ pub struct Output {
 /// How long a frame of a file source waits for room in the pipeline before
 /// it is dropped after all: a stalled output must not hold the engine.
 const FILE_FRAME_PATIENCE: Duration = Duration::from_secs(2);
-
-/// A free UDP port on loopback, for the RTSP server's feed.
-pub fn free_udp_port() -> Result<u16, MediaError> {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .map_err(|err| MediaError::Output(format!("no free loopback port for the RTSP feed: {err}")))
-}
 
 impl Output {
     pub fn start(config: OutputConfig, events: Sender<MediaEvent>) -> Result<Self, MediaError> {
@@ -222,11 +108,11 @@ impl Output {
         };
 
         if let (Some(shm), Some(sink)) = (&config.plan.outputs.shm, pipeline.by_name(describe::PANEL_SINK)) {
-            feed_panel_ring(sink, &shm.path, config.sizes, &events)?;
+            super::panel_ring::feed_panel_ring(sink, &shm.path, config.sizes, &events)?;
         }
 
         let rtsp = match (&config.rtsp, config.plan.rtsp_feed_port) {
-            (Some((port, path)), Some(feed)) => Some(serve_rtsp(*port, path, feed)?),
+            (Some((port, path)), Some(feed)) => Some(super::rtsp::serve_rtsp(*port, path, feed)?),
             _ => None,
         };
 
@@ -348,7 +234,7 @@ impl Output {
                 .unwrap_or_else(Instant::now);
             ring.since(from)
         };
-        let path = clips.dir.join(format!("part-{part:06}-{}.mp4", unix_stamp()));
+        let path = clips.dir.join(format!("part-{part:06}-{}.mp4", super::unix_stamp()));
         let events = self.events.clone();
         let target = path.clone();
         let spawned = std::thread::Builder::new().name("clip".into()).spawn(move || {
@@ -450,166 +336,5 @@ fn watch_bus(bus: &gst::Bus, events: &Sender<MediaEvent>, eos: &Sender<()>, stop
             }
             _ => {}
         }
-    }
-}
-
-/// Copies each BGRx frame into the panel's video ring.
-fn feed_panel_ring(
-    sink: gst::Element,
-    path: &std::path::Path,
-    sizes: FrameSizes,
-    events: &Sender<MediaEvent>,
-) -> Result<(), MediaError> {
-    let sink = sink
-        .downcast::<gst_app::AppSink>()
-        .map_err(|_| MediaError::Output("panel sink".into()))?;
-    let geometry = Geometry {
-        width: sizes.display_width,
-        height: sizes.display_height,
-        slots: 4,
-    };
-    let mut ring =
-        RingWriter::create(path, geometry, unix_stamp()).map_err(|err| MediaError::Output(err.to_string()))?;
-    let events = events.clone();
-    let mut failed = false;
-    sink.set_callbacks(
-        gst_app::AppSinkCallbacks::builder()
-            .new_sample(move |sink| {
-                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
-                let buffer = sample.buffer().ok_or(gst::FlowError::Error)?;
-                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                let pts = buffer.pts().map_or(0, |p| p.nseconds());
-                // A failing ring is reported once; the other outputs go on.
-                if let Err(err) = ring.write(pts, map.as_slice())
-                    && !failed
-                {
-                    failed = true;
-                    let _ = events.send(MediaEvent::OutputError {
-                        message: format!("panel video: {err}"),
-                    });
-                }
-                Ok(gst::FlowSuccess::Ok)
-            })
-            .build(),
-    );
-    Ok(())
-}
-
-/// Serves the loopback RTP feed over RTSP from its own GLib main loop.
-fn serve_rtsp(port: u16, path: &str, feed: u16) -> Result<(glib::MainLoop, JoinHandle<()>), MediaError> {
-    let context = glib::MainContext::new();
-    let main_loop = glib::MainLoop::new(Some(&context), false);
-    let server = rtsp::RTSPServer::new();
-    server.set_service(&port.to_string());
-    let factory = rtsp::RTSPMediaFactory::new();
-    factory.set_launch(&describe::rtsp_serve(feed));
-    factory.set_shared(true);
-    server
-        .mount_points()
-        .ok_or_else(|| MediaError::Output("RTSP server has no mount points".into()))?
-        .add_factory(path, factory);
-    server
-        .attach(Some(&context))
-        .map_err(|err| MediaError::Output(format!("cannot serve RTSP on port {port}: {err}")))?;
-    let running = main_loop.clone();
-    let thread = std::thread::Builder::new()
-        .name("rtsp".into())
-        .spawn(move || {
-            let _guard = context.acquire();
-            running.run();
-        })
-        .map_err(|err| MediaError::Output(err.to_string()))?;
-    Ok((main_loop, thread))
-}
-
-/// Muxes encoded buffers into an mp4 file.
-fn write_clip(path: &std::path::Path, buffers: &[gst::Buffer]) -> Result<(), String> {
-    if buffers.is_empty() {
-        return Err("no video was recorded for this part".into());
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
-    }
-    let description = format!(
-        "appsrc name=clip format=time caps=video/x-h264,stream-format=byte-stream,alignment=au ! h264parse ! mp4mux ! filesink location={}",
-        describe::quote(&path.display().to_string())
-    );
-    let pipeline = gst::parse::launch(&description)
-        .map_err(|err| err.to_string())?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| "not a pipeline".to_owned())?;
-    let appsrc = pipeline
-        .by_name("clip")
-        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-        .ok_or("appsrc missing")?;
-    pipeline.set_state(gst::State::Playing).map_err(|err| err.to_string())?;
-    let first = buffers[0].pts().unwrap_or(gst::ClockTime::ZERO);
-    for buffer in buffers {
-        let mut buffer = buffer.copy();
-        {
-            let buffer = buffer.make_mut();
-            let pts = buffer.pts().map(|p| p.saturating_sub(first));
-            buffer.set_pts(pts);
-            buffer.set_dts(pts);
-        }
-        appsrc.push_buffer(buffer).map_err(|err| err.to_string())?;
-    }
-    let _ = appsrc.end_of_stream();
-    let bus = pipeline.bus().ok_or("no bus")?;
-    let result = match bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(30),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    ) {
-        Some(message) => match message.view() {
-            gst::MessageView::Error(err) => Err(err.error().to_string()),
-            _ => Ok(()),
-        },
-        None => Err("timed out writing the clip".into()),
-    };
-    let _ = pipeline.set_state(gst::State::Null);
-    result
-}
-
-fn unix_stamp() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_text_lists_what_the_station_sees() {
-        let annotation = Annotation {
-            source: "line_camera".into(),
-            label: Some(("spacer".into(), 0.912)),
-            step: Some(("spacer".into(), false)),
-            expected_next: vec!["install_lid".into()],
-            part: Some(7),
-            verdict: Some(("REJECT".into(), Standing::Reject)),
-        };
-        assert_eq!(
-            annotation.status_text(),
-            "source: line_camera\nseen: spacer (0.91)\nstep: spacer — ERROR\nnext: install_lid\npart 7"
-        );
-        assert_eq!(standing_colour(Standing::Reject), 0xFFFF3030);
-    }
-
-    #[test]
-    fn clips_start_on_a_keyframe_before_the_mark() {
-        crate::init().expect("gstreamer");
-        let mut ring = ClipRing::default();
-        let keep = Duration::from_secs(60);
-        ring.push(false, gst::Buffer::new(), keep); // not a keyframe: trimmed
-        ring.push(true, gst::Buffer::new(), keep);
-        ring.push(false, gst::Buffer::new(), keep);
-        let mark = Instant::now();
-        ring.push(true, gst::Buffer::new(), keep);
-        ring.push(false, gst::Buffer::new(), keep);
-        assert_eq!(ring.items.len(), 4);
-        assert_eq!(ring.since(mark).len(), 4, "from the keyframe before the mark");
-        assert_eq!(ring.since(Instant::now()).len(), 2, "from the latest keyframe");
     }
 }
