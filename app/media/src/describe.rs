@@ -237,6 +237,8 @@ pub fn ingest(source_fragment: &str, f: &Fragments, sizes: FrameSizes, display: 
 pub const ANNOTATED_SRC: &str = "annotated";
 pub const STATUS_OVERLAY: &str = "status";
 pub const VERDICT_OVERLAY: &str = "verdict";
+/// The sequence as a strip of steps, along the bottom.
+pub const STRIP_OVERLAY: &str = "strip";
 pub const RECORDER: &str = "recorder";
 pub const EVIDENCE_SINK: &str = "evidence";
 /// Feeds the panel's video ring (actrec-shmring).
@@ -288,7 +290,8 @@ pub fn output(plan: &OutputPlan, f: &Fragments, sizes: FrameSizes) -> String {
         "appsrc name={ANNOTATED_SRC} is-live=true do-timestamp=true format=time \
          caps=video/x-raw,format=I420,width={w},height={h},pixel-aspect-ratio=1/1,framerate={fps}/1 ! \
          textoverlay name={STATUS_OVERLAY} valignment=top halignment=left line-alignment=left font-desc=\"Sans 11\" shaded-background=true ! \
-         textoverlay name={VERDICT_OVERLAY} valignment=top halignment=right font-desc=\"Sans Bold 22\" shaded-background=true ! \
+         textoverlay name={VERDICT_OVERLAY} valignment=top halignment=right line-alignment=right font-desc=\"Sans Bold 22\" shaded-background=true ! \
+         textoverlay name={STRIP_OVERLAY} valignment=bottom halignment=center font-desc=\"Sans Bold 10\" wrap-mode=word ! \
          tee name=raw allow-not-linked=true"
     );
     let outputs = &plan.outputs;

@@ -1,6 +1,6 @@
 //! The output pipeline on real sinks: mp4 files (whole, split by part),
-//! evidence clips, the panel's video ring, RTP and RTSP streams read back by
-//! the ingest pipeline.
+//! evidence clips (ending with the verdict on screen), the panel's video
+//! ring, RTP and RTSP streams read back by the ingest pipeline.
 
 mod common;
 
@@ -12,7 +12,7 @@ use actrec_media::describe::{self, OutputPlan};
 use actrec_media::event::MediaEvent;
 use actrec_media::gst;
 use actrec_media::ingest::DisplayFrame;
-use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, Standing};
+use actrec_media::output::{Annotation, ClipSettings, Output, OutputConfig, POST_ROLL, Standing, StepMark};
 use common::*;
 use crossbeam_channel::Receiver;
 
@@ -97,6 +97,7 @@ fn the_annotated_mp4_decodes_back_with_every_frame() {
         expected_next: vec!["greased_disk".into()],
         part: Some(1),
         verdict: Some(("PASS".into(), Standing::Pass)),
+        ..Annotation::default()
     });
     push(&output, 0..45);
     output.shutdown();
@@ -154,6 +155,150 @@ fn a_rejected_part_gets_a_clip_with_pre_roll() {
     // The part's 40 frames, plus pre-roll back to a keyframe; never the whole ring.
     assert!((40..140).contains(&frames), "{frames} frames in the clip");
     output.shutdown();
+}
+
+/// Frames at a camera's pace (20 ms apart), for `span`.
+fn push_for(output: &Output, from: u32, span: Duration) -> u32 {
+    let end = std::time::Instant::now() + span;
+    let mut n = from;
+    while std::time::Instant::now() < end {
+        output.push(&frame(n));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    n
+}
+
+fn open_part(part: u32) -> Annotation {
+    Annotation {
+        source: "test".into(),
+        part: Some(part),
+        expected_next: vec!["complete_part".into()],
+        strip: vec![
+            ("base".into(), StepMark::Done),
+            ("nut".into(), StepMark::Current),
+            ("lid".into(), StepMark::Pending),
+        ],
+        ..Annotation::default()
+    }
+}
+
+fn rejected(part: u32) -> Annotation {
+    Annotation {
+        verdict: Some((format!("REJECT #{part}"), Standing::Reject)),
+        missing: vec!["nut".into(), "lid".into()],
+        strip: vec![
+            ("base".into(), StepMark::Done),
+            ("nut".into(), StepMark::Missing),
+            ("lid".into(), StepMark::Missing),
+        ],
+        ..open_part(part)
+    }
+}
+
+/// The clip's frames from the first with the verdict on; asserts the
+/// post-roll: the verdict and the strip's missing steps on screen from
+/// there to the last frame, for about `POST_ROLL`.
+fn assert_ends_with_the_verdict(path: &Path) {
+    let frames = look_at_frames(path);
+    assert!(!frames.is_empty(), "{}: no frames", path.display());
+    assert_eq!(
+        frames[0].verdict_red, 0,
+        "no verdict before the part closed: {:?}",
+        frames[0]
+    );
+    assert!(frames[0].strip_green > 0, "the open part's strip: {:?}", frames[0]);
+    let verdict = frames
+        .iter()
+        .position(|f| f.verdict_red > 50)
+        .unwrap_or_else(|| panic!("the verdict never shows: {frames:?}"));
+    let after = &frames[verdict..];
+    let last = frames.last().expect("a frame");
+    let shown = last.pts.saturating_sub(frames[verdict].pts);
+    assert!(
+        shown >= POST_ROLL.mul_f64(0.85),
+        "the verdict shows for {shown:?} at the clip's end; {} frames of {}",
+        after.len(),
+        frames.len()
+    );
+    for f in after {
+        assert!(f.verdict_red > 50, "the verdict stays to the end: {f:?}");
+        assert!(f.strip_red > 20, "the missing steps stay marked in the strip: {f:?}");
+    }
+    eprintln!(
+        "{}: {} frames, {:?} long, the verdict on for the last {shown:?}",
+        path.display(),
+        frames.len(),
+        last.pts.saturating_sub(frames[0].pts)
+    );
+}
+
+#[test]
+fn a_rejected_parts_clip_ends_with_its_verdict_on_screen() {
+    let dir = temp_dir("verdict-clip");
+    let clips = ClipSettings {
+        dir: dir.clone(),
+        pre_roll: Duration::from_millis(300),
+        max: Duration::from_secs(60),
+    };
+    let (output, events) = start(Outputs::default(), None, Some(clips), None);
+    output.annotate(&open_part(6));
+    let n = push_for(&output, 0, Duration::from_millis(600));
+    output.part_started(7);
+    output.annotate(&open_part(7));
+    let n = push_for(&output, n, Duration::from_millis(800));
+    // As the engine does: the clip first, then the verdict's annotation.
+    let path = output.save_clip(7).expect("a clip is planned");
+    output.annotate(&rejected(7));
+    let n = push_for(&output, n, Duration::from_millis(500));
+    // The next part starts within the post-roll: the clip keeps the verdict.
+    output.part_started(8);
+    output.annotate(&open_part(8));
+    push_for(&output, n, POST_ROLL);
+    let written = wait_for(&events, LIMIT, |e| {
+        matches!(e, MediaEvent::ClipWritten { .. } | MediaEvent::ClipFailed { .. })
+    });
+    assert_eq!(
+        written,
+        MediaEvent::ClipWritten {
+            part: 7,
+            path: path.clone()
+        }
+    );
+    assert_ends_with_the_verdict(&path);
+    output.shutdown();
+}
+
+#[test]
+fn a_clip_gets_its_post_roll_when_the_input_ends_with_the_verdict() {
+    let dir = temp_dir("last-clip");
+    let clips = ClipSettings {
+        dir: dir.clone(),
+        pre_roll: Duration::from_millis(300),
+        max: Duration::from_secs(60),
+    };
+    let (output, events) = start(Outputs::default(), None, Some(clips), None);
+    output.part_started(3);
+    output.annotate(&open_part(3));
+    let n = push_for(&output, 0, Duration::from_millis(800));
+    let path = output.save_clip(3).expect("a clip is planned");
+    output.annotate(&rejected(3));
+    push(&output, n..n + 2);
+    // A file's end: the engine shuts the outputs down at once.
+    let started = std::time::Instant::now();
+    output.shutdown();
+    assert!(started.elapsed() < POST_ROLL + LIMIT);
+    let written = events
+        .try_iter()
+        .find(|e| matches!(e, MediaEvent::ClipWritten { .. } | MediaEvent::ClipFailed { .. }));
+    assert_eq!(
+        written,
+        Some(MediaEvent::ClipWritten {
+            part: 3,
+            path: path.clone()
+        })
+    );
+    assert_ends_with_the_verdict(&path);
 }
 
 #[test]

@@ -1,9 +1,11 @@
 //! The evidence ring: recent encoded video, from which the clip of a
-//! rejected part is cut (pre-roll and the part) and written as mp4 in the
-//! background.
+//! rejected part is cut (pre-roll, the part, then the verdict's post-roll)
+//! and written as mp4 in the background.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
@@ -19,6 +21,19 @@ pub struct ClipSettings {
     pub pre_roll: Duration,
     pub max: Duration,
 }
+
+/// How long a clip goes on after the verdict, with the verdict and the
+/// missing steps on screen: what a quality engineer opens the clip to see.
+pub const POST_ROLL: Duration = Duration::from_secs(2);
+
+/// The clip takes the video that reached the ring up to this long after
+/// the post-roll: a frame arrives there a little after it went in (the
+/// encoder's latency), and is still under the verdict ([`HOLD`]).
+const CUT_SLACK: Duration = Duration::from_millis(250);
+
+/// How long the verdict stays held on screen after `save_clip`: longer than
+/// the clip takes video, so that every frame of its post-roll shows it.
+pub(crate) const HOLD: Duration = Duration::from_millis(2500);
 
 /// Recent encoded video, oldest first, trimmed to whole groups of pictures.
 #[derive(Default)]
@@ -44,15 +59,43 @@ impl ClipRing {
         }
     }
 
-    /// Buffers from the last keyframe at or before `from`, to now.
-    pub(crate) fn since(&self, from: Instant) -> Vec<gst::Buffer> {
+    /// Buffers from the last keyframe at or before `from` to the last one
+    /// that arrived at or before `until`.
+    pub(crate) fn since(&self, from: Instant, until: Instant) -> Vec<gst::Buffer> {
         let start = self
             .items
             .iter()
             .rposition(|(at, key, _)| *key && *at <= from)
             .or_else(|| self.items.iter().position(|(_, key, _)| *key))
             .unwrap_or(self.items.len());
-        self.items.iter().skip(start).map(|(_, _, b)| b.clone()).collect()
+        self.items
+            .iter()
+            .skip(start)
+            .take_while(|(at, _, _)| *at <= until)
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    }
+}
+
+/// A clip to cut once its post-roll is recorded.
+pub(crate) struct PendingClip {
+    pub(crate) part: u32,
+    pub(crate) path: PathBuf,
+    /// Where the clip starts (before the pre-roll's keyframe search).
+    pub(crate) from: Instant,
+    /// The verdict: the clip ends [`POST_ROLL`] after it.
+    pub(crate) verdict: Instant,
+}
+
+impl PendingClip {
+    /// Waits for the post-roll (or until `finished` says no more video
+    /// comes), then cuts the clip from the ring.
+    pub(crate) fn cut(&self, ring: &Mutex<ClipRing>, finished: &AtomicBool) -> Vec<gst::Buffer> {
+        let until = self.verdict + POST_ROLL + CUT_SLACK;
+        while Instant::now() < until && !finished.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        crate::lock(ring).since(self.from, until)
     }
 }
 
@@ -120,7 +163,28 @@ mod tests {
         ring.push(true, gst::Buffer::new(), keep);
         ring.push(false, gst::Buffer::new(), keep);
         assert_eq!(ring.items.len(), 4);
-        assert_eq!(ring.since(mark).len(), 4, "from the keyframe before the mark");
-        assert_eq!(ring.since(Instant::now()).len(), 2, "from the latest keyframe");
+        let now = Instant::now();
+        assert_eq!(ring.since(mark, now).len(), 4, "from the keyframe before the mark");
+        assert_eq!(ring.since(now, now).len(), 2, "from the latest keyframe");
+    }
+
+    #[test]
+    fn clips_end_with_the_post_roll() {
+        crate::init().expect("gstreamer");
+        let mut ring = ClipRing::default();
+        let keep = Duration::from_secs(60);
+        let start = Instant::now();
+        ring.push(true, gst::Buffer::new(), keep);
+        ring.push(false, gst::Buffer::new(), keep);
+        std::thread::sleep(Duration::from_millis(5));
+        let end = Instant::now();
+        std::thread::sleep(Duration::from_millis(5));
+        ring.push(false, gst::Buffer::new(), keep);
+        assert_eq!(
+            ring.since(start, end).len(),
+            2,
+            "what came after the post-roll is left out"
+        );
+        assert_eq!(ring.since(start, Instant::now()).len(), 3);
     }
 }

@@ -18,8 +18,8 @@ mod panel_ring;
 pub mod pipeline;
 mod rtsp;
 
-pub use evidence::ClipSettings;
-pub use overlay::{Annotation, Standing, standing_colour};
+pub use evidence::{ClipSettings, POST_ROLL};
+pub use overlay::{Annotation, Standing, StepMark, standing_colour};
 pub use pipeline::{Output, OutputConfig};
 pub use rtsp::free_udp_port;
 

@@ -14,8 +14,8 @@ use gstreamer::glib;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use super::evidence::{ClipRing, ClipSettings, write_clip};
-use super::overlay::{Annotation, Standing, standing_colour};
+use super::evidence::{ClipRing, ClipSettings, HOLD, PendingClip, write_clip};
+use super::overlay::{Annotation, Shown, Standing, escape, standing_colour};
 use crate::describe::{self, ANNOTATED_SRC, EVIDENCE_SINK, Fragments, FrameSizes, OutputPlan, RECORDER};
 use crate::event::MediaEvent;
 use crate::ingest::DisplayFrame;
@@ -31,22 +31,75 @@ pub struct OutputConfig {
     pub rtsp: Option<(u16, String)>,
 }
 
+/// The overlay elements and what they show; shared with the feeding thread,
+/// which lets an end card go when its time is up.
+struct Overlays {
+    status: Option<gst::Element>,
+    verdict: Option<gst::Element>,
+    strip: Option<gst::Element>,
+    shown: Mutex<Shown>,
+}
+
+impl Overlays {
+    fn annotate(&self, annotation: &Annotation) {
+        let changed = lock(&self.shown).annotate(annotation, Instant::now());
+        self.set(changed);
+    }
+
+    fn hold(&self, part: u32, until: Instant) {
+        let changed = lock(&self.shown).hold(part, until, Instant::now());
+        self.set(changed);
+    }
+
+    /// Called for every frame: cheap unless an end card just expired.
+    fn tick(&self) {
+        let changed = lock(&self.shown).tick(Instant::now());
+        self.set(changed);
+    }
+
+    fn holding(&self) -> bool {
+        lock(&self.shown).holding(Instant::now())
+    }
+
+    fn set(&self, annotation: Option<Annotation>) {
+        let Some(annotation) = annotation else {
+            return;
+        };
+        // textoverlay reads its text as Pango markup: names are escaped.
+        if let Some(status) = &self.status {
+            status.set_property("text", escape(&annotation.status_text()));
+        }
+        if let Some(verdict) = &self.verdict {
+            let standing = annotation.verdict.as_ref().map_or(Standing::Pass, |(_, s)| *s);
+            verdict.set_property("text", annotation.verdict_markup());
+            verdict.set_property("color", standing_colour(standing));
+        }
+        if let Some(strip) = &self.strip {
+            strip.set_property("text", annotation.strip_markup());
+        }
+    }
+}
+
 /// Handle to the running output pipeline.
 pub struct Output {
     pipeline: gst::Pipeline,
     appsrc: gst_app::AppSrc,
-    status: Option<gst::Element>,
-    verdict: Option<gst::Element>,
+    overlays: Arc<Overlays>,
     recorder: Option<gst::Element>,
     ring: Option<Arc<Mutex<ClipRing>>>,
     clips: Option<ClipSettings>,
+    sizes: FrameSizes,
     events: Sender<MediaEvent>,
     eos: Receiver<()>,
     bus_thread: Option<JoinHandle<()>>,
     rtsp: Option<(glib::MainLoop, JoinHandle<()>)>,
-    last_annotation: Mutex<Annotation>,
     stopping: Arc<AtomicBool>,
+    /// No more video comes: clips waiting for their post-roll take what there is.
+    finished: Arc<AtomicBool>,
     clip_writers: Mutex<Vec<JoinHandle<()>>>,
+    /// The last display frame sent in, repeated at shutdown to finish a
+    /// clip's post-roll when the input ended with the verdict.
+    last_frame: Arc<Mutex<Option<gst::Buffer>>>,
     /// The thread that takes display frames from the ingest (`feed`).
     feeder: Option<JoinHandle<()>>,
     /// Display frames sent into the pipeline.
@@ -89,7 +142,7 @@ impl Output {
                     .downcast::<gst_app::AppSink>()
                     .map_err(|_| MediaError::Output("evidence sink".into()))?;
                 let ring = Arc::new(Mutex::new(ClipRing::default()));
-                let keep = clips.max + clips.pre_roll;
+                let keep = clips.max + clips.pre_roll + HOLD;
                 let ring_in = Arc::clone(&ring);
                 sink.set_callbacks(
                     gst_app::AppSinkCallbacks::builder()
@@ -131,21 +184,28 @@ impl Output {
         pipeline
             .set_state(gst::State::Playing)
             .map_err(|err| MediaError::Output(err.to_string()))?;
-        Ok(Self {
+        let overlays = Arc::new(Overlays {
             status: pipeline.by_name(describe::STATUS_OVERLAY),
             verdict: pipeline.by_name(describe::VERDICT_OVERLAY),
+            strip: pipeline.by_name(describe::STRIP_OVERLAY),
+            shown: Mutex::default(),
+        });
+        Ok(Self {
             pipeline,
             appsrc,
+            overlays,
             recorder,
             ring,
             clips: config.clips,
+            sizes: config.sizes,
             events,
             eos,
             bus_thread: Some(bus_thread),
             rtsp,
-            last_annotation: Mutex::new(Annotation::default()),
             stopping,
+            finished: Arc::new(AtomicBool::new(false)),
             clip_writers: Mutex::new(Vec::new()),
+            last_frame: Arc::default(),
             feeder: None,
             fed: Arc::new(AtomicU64::new(0)),
             description,
@@ -159,11 +219,15 @@ impl Output {
         let appsrc = self.appsrc.clone();
         let stopping = Arc::clone(&self.stopping);
         let fed = Arc::clone(&self.fed);
+        let overlays = Arc::clone(&self.overlays);
+        let last_frame = Arc::clone(&self.last_frame);
         let thread = std::thread::Builder::new()
             .name("output-feed".into())
             .spawn(move || {
                 for frame in frames.iter() {
+                    overlays.tick();
                     push_frame(&appsrc, &frame, &stopping);
+                    *lock(&last_frame) = Some(frame.buffer);
                     fed.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -179,27 +243,16 @@ impl Output {
 
     /// Sends one display frame through the overlays to every output.
     pub fn push(&self, frame: &DisplayFrame) {
+        self.overlays.tick();
         push_frame(&self.appsrc, frame, &self.stopping);
+        *lock(&self.last_frame) = Some(frame.buffer.clone());
     }
 
-    /// Updates the burned-in text; cheap when nothing changed.
+    /// Updates the burned-in text; cheap when nothing changed. While a
+    /// rejected part's end card is held (after `save_clip`), its verdict
+    /// stays on screen whatever comes.
     pub fn annotate(&self, annotation: &Annotation) {
-        let mut last = lock(&self.last_annotation);
-        if *last == *annotation {
-            return;
-        }
-        if let Some(status) = &self.status {
-            status.set_property("text", annotation.status_text());
-        }
-        if let Some(verdict) = &self.verdict {
-            let (text, colour) = match &annotation.verdict {
-                Some((text, standing)) => (text.clone(), standing_colour(*standing)),
-                None => (String::new(), standing_colour(Standing::Pass)),
-            };
-            verdict.set_property("text", text);
-            verdict.set_property("color", colour);
-        }
-        *last = annotation.clone();
+        self.overlays.annotate(annotation);
     }
 
     /// Starts a new recording file at the next keyframe (recordings split by part).
@@ -221,26 +274,42 @@ impl Output {
         }
     }
 
-    /// Writes the clip of a part (pre-roll included) in the background and
-    /// returns its path; `ClipWritten` or `ClipFailed` follows as an event.
+    /// Plans the clip of a rejected part and returns its path: the pre-roll,
+    /// the part, then [`POST_ROLL`](super::POST_ROLL) with the part's verdict on screen (the
+    /// next annotation of this part with a verdict is held that long). It
+    /// is written in the background once the post-roll is recorded;
+    /// `ClipWritten` or `ClipFailed` follows as an event.
     pub fn save_clip(&self, part: u32) -> Option<PathBuf> {
         let (ring, clips) = (self.ring.as_ref()?, self.clips.as_ref()?);
-        let buffers = {
-            let ring = lock(ring);
-            let start = ring.part_starts.iter().find(|(p, _)| *p == part).map(|(_, at)| *at);
-            let from = start
-                .unwrap_or_else(Instant::now)
-                .checked_sub(clips.pre_roll)
-                .unwrap_or_else(Instant::now);
-            ring.since(from)
+        let now = Instant::now();
+        let start = lock(ring)
+            .part_starts
+            .iter()
+            .find(|(p, _)| *p == part)
+            .map(|(_, at)| *at);
+        let from = start.unwrap_or(now).checked_sub(clips.pre_roll).unwrap_or(now);
+        self.overlays.hold(part, now + HOLD);
+        let pending = PendingClip {
+            part,
+            path: clips.dir.join(format!("part-{part:06}-{}.mp4", super::unix_stamp())),
+            from,
+            verdict: now,
         };
-        let path = clips.dir.join(format!("part-{part:06}-{}.mp4", super::unix_stamp()));
+        let path = pending.path.clone();
         let events = self.events.clone();
-        let target = path.clone();
+        let ring = Arc::clone(ring);
+        let finished = Arc::clone(&self.finished);
         let spawned = std::thread::Builder::new().name("clip".into()).spawn(move || {
-            let event = match write_clip(&target, &buffers) {
-                Ok(()) => MediaEvent::ClipWritten { part, path: target },
-                Err(message) => MediaEvent::ClipFailed { part, message },
+            let buffers = pending.cut(&ring, &finished);
+            let event = match write_clip(&pending.path, &buffers) {
+                Ok(()) => MediaEvent::ClipWritten {
+                    part: pending.part,
+                    path: pending.path,
+                },
+                Err(message) => MediaEvent::ClipFailed {
+                    part: pending.part,
+                    message,
+                },
             };
             let _ = events.send(event);
         });
@@ -262,19 +331,41 @@ impl Output {
     }
 
     /// Ends every output cleanly once the ingest is gone: every display frame
-    /// taken, the last recording finished and closed, clips still being
-    /// written completed. Returns the display frames sent in.
+    /// taken, a clip's post-roll finished (the last frame repeated under the
+    /// verdict when the input ended with it), the last recording finished
+    /// and closed, clips still being written completed. Returns the display
+    /// frames sent in.
     pub fn shutdown(mut self) -> u64 {
         if let Some(feeder) = self.feeder.take() {
             let _ = feeder.join();
         }
+        self.finish_post_roll();
         let _ = self.appsrc.end_of_stream();
         let _ = self.eos.recv_timeout(Duration::from_secs(5));
+        self.finished.store(true, Ordering::SeqCst);
         for writer in lock(&self.clip_writers).drain(..) {
             let _ = writer.join();
         }
         self.stop();
         self.frames_fed()
+    }
+
+    /// Repeats the last frame at the display rate while an end card is held.
+    fn finish_post_roll(&self) {
+        let Some(last) = lock(&self.last_frame).clone() else {
+            return;
+        };
+        let period = Duration::from_secs(1) / self.sizes.display_fps.max(1);
+        while self.overlays.holding() && !self.stopping.load(Ordering::SeqCst) {
+            let frame = DisplayFrame {
+                buffer: last.clone(),
+                live: false,
+            };
+            self.overlays.tick();
+            push_frame(&self.appsrc, &frame, &self.stopping);
+            std::thread::sleep(period);
+        }
+        self.overlays.tick();
     }
 
     fn stop(&mut self) {

@@ -140,3 +140,75 @@ pub fn count_frames(path: &Path) -> u64 {
     pipeline.set_state(gst::State::Null).ok();
     frames
 }
+
+/// One decoded frame of a clip, summarised: its time and how many pixels
+/// of each region are of a colour.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameLook {
+    pub pts: Duration,
+    /// Red (the verdict's colour) in the top right quarter.
+    pub verdict_red: usize,
+    /// Red (a missing step's cell) in the bottom fifth.
+    pub strip_red: usize,
+    /// Green (a done step's cell) in the bottom fifth.
+    pub strip_green: usize,
+}
+
+/// Decodes a video file to RGB and summarises each frame.
+pub fn look_at_frames(path: &Path) -> Vec<FrameLook> {
+    use actrec_media::gst;
+    use actrec_media::gst::prelude::*;
+    actrec_media::init().expect("gstreamer");
+    let description = format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=s sync=false",
+        path.display()
+    );
+    let pipeline = gst::parse::launch(&description)
+        .expect("decode pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("pipeline");
+    let sink = pipeline
+        .by_name("s")
+        .expect("sink")
+        .downcast::<gstreamer_app::AppSink>()
+        .expect("appsink");
+    pipeline.set_state(gst::State::Playing).ok();
+    let mut frames = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        let caps = sample.caps().expect("caps");
+        let s = caps.structure(0).expect("structure");
+        let (w, h) = (
+            s.get::<i32>("width").expect("width") as usize,
+            s.get::<i32>("height").expect("height") as usize,
+        );
+        let buffer = sample.buffer().expect("buffer");
+        let pts = Duration::from_nanos(buffer.pts().map_or(0, |p| p.nseconds()));
+        let map = buffer.map_readable().expect("map");
+        // RGB rows are padded to 4 bytes.
+        let stride = (w * 3).div_ceil(4) * 4;
+        let mut look = FrameLook {
+            pts,
+            verdict_red: 0,
+            strip_red: 0,
+            strip_green: 0,
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * stride + x * 3;
+                let (r, g, b) = (map[i], map[i + 1], map[i + 2]);
+                let red = r > 170 && g < 110 && b < 110;
+                let green = g > 100 && r < 90 && b < 110 && g > r + 40;
+                if red && x > w / 2 && y < h / 4 {
+                    look.verdict_red += 1;
+                }
+                if y > h * 4 / 5 {
+                    look.strip_red += usize::from(red);
+                    look.strip_green += usize::from(green);
+                }
+            }
+        }
+        frames.push(look);
+    }
+    pipeline.set_state(gst::State::Null).ok();
+    frames
+}
