@@ -9,11 +9,15 @@
 //!   time, just after the clip's end.)
 //! - Screenshots of the panel at 1024×600, 1280×800 and 1920×1080, taken
 //!   from the X server (GStreamer's `ximagesrc`), must show the status
-//!   indicator in one of its colours. They are written to
+//!   indicator in one of its colours, its tile whole on the screen (every
+//!   other state the panel can be in: `tests/screens.rs`). They are written to
 //!   `$ACTREC_SCREENSHOTS` (default `target/screenshots`); `make screenshots`
 //!   copies them into `docs/screenshots/`.
 //!
-//! The engine binary is the workspace's `actrec`, built beside this one.
+//! The engine binary is the workspace's `actrec`, the clip's maker its
+//! `actrec-lab`, both built beside this one.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -27,15 +31,17 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn actrec() -> PathBuf {
+/// A binary of the workspace, built beside this one: `actrec` (the
+/// engine) or `actrec-lab` (the synthetic station).
+fn workspace_binary(name: &str) -> PathBuf {
     let panel = PathBuf::from(env!("CARGO_BIN_EXE_actrec-panel"));
-    let engine = panel.with_file_name("actrec");
+    let binary = panel.with_file_name(name);
     assert!(
-        engine.exists(),
+        binary.exists(),
         "{}: not built; build the workspace (cargo build --workspace) first",
-        engine.display()
+        binary.display()
     );
-    engine
+    binary
 }
 
 /// A panel process whose log lines arrive on a channel.
@@ -135,6 +141,22 @@ fn pixels_of(path: &Path, colour: [u8; 3]) -> usize {
         .count()
 }
 
+/// The status tile's extent in a screenshot (`common::tile_extent`).
+fn tile_in(path: &Path, colour: [u8; 3], min_run: usize) -> Option<(usize, usize)> {
+    let decoder = png::Decoder::new(BufReader::new(std::fs::File::open(path).expect("png")));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buffer = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buffer).expect("a frame");
+    let channels = info.color_type.samples();
+    common::tile_extent(
+        &buffer[..info.buffer_size()],
+        info.width as usize,
+        channels,
+        colour,
+        min_run,
+    )
+}
+
 /// The status indicator's colours (ui/theme.slint).
 const INDICATOR_COLOURS: [(&str, [u8; 3]); 6] = [
     ("inspecting", [0x1f, 0x5f, 0xbf]),
@@ -200,8 +222,8 @@ fn the_panel_killed_20_times_reconnects_and_the_engine_never_misses_a_window() {
     let dir = std::env::temp_dir().join(format!("actrec-system-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let engine_exe = actrec();
-    let synth = Command::new(&engine_exe)
+    let engine_exe = workspace_binary("actrec");
+    let synth = Command::new(workspace_binary("actrec-lab"))
         .current_dir(root())
         .args([
             "synth", "--seed", "7", "--parts", "1", "--width", "640", "--height", "360", "--out",
@@ -209,7 +231,7 @@ fn the_panel_killed_20_times_reconnects_and_the_engine_never_misses_a_window() {
         .arg(dir.join("clip"))
         .stdout(Stdio::null())
         .status()
-        .expect("actrec synth");
+        .expect("actrec-lab synth");
     assert!(synth.success());
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("clip/truth.json")).expect("truth")).expect("json");
@@ -260,6 +282,21 @@ fn the_panel_killed_20_times_reconnects_and_the_engine_never_misses_a_window() {
             .collect();
         assert!(!found.is_empty(), "{}: no status indicator colour", path.display());
         eprintln!("{}: indicator {found:?}", path.display());
+        // The tile whole, at the right edge with the page's margin: not cut
+        // off by the screen's edge (as when the chart's legend pushed it).
+        let width: usize = size.split('x').next().and_then(|w| w.parse().ok()).expect("width");
+        let side = (width as f64 * 0.38).clamp(360.0, 700.0) as usize;
+        let tiles: Vec<(usize, usize)> = INDICATOR_COLOURS
+            .iter()
+            .filter_map(|(_, colour)| tile_in(&path, *colour, side * 4 / 5))
+            .collect();
+        assert_eq!(tiles.len(), 1, "{}: one status tile, found {tiles:?}", path.display());
+        let (left, right) = tiles[0];
+        assert!(
+            right + 8 <= width && right - left + 4 >= side,
+            "{}: the tile spans x {left}..{right} of {width}, expected {side} px wide ending 10 px before the edge",
+            path.display()
+        );
         panel.kill_9();
     }
 

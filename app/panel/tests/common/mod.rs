@@ -394,3 +394,33 @@ pub fn press(app: &AppWindow, label: &str) {
     assert_eq!(button.accessible_enabled(), Some(true), "{label:?} is enabled");
     button.invoke_accessible_default_action();
 }
+
+/// The status tile's extent in a screenshot (`channels` bytes a pixel, RGB
+/// first): the leftmost start and the rightmost end of the rows where
+/// `colour` runs at least `min_run` pixels wide. Those are the tile's
+/// margins above and below its text; no button or bar is that wide in one
+/// colour. `None` when no row is.
+pub fn tile_extent(
+    pixels: &[u8],
+    width: usize,
+    channels: usize,
+    colour: [u8; 3],
+    min_run: usize,
+) -> Option<(usize, usize)> {
+    let mut extent: Option<(usize, usize)> = None;
+    for row in pixels.chunks_exact(width * channels) {
+        let mut run_start = 0;
+        for x in 0..=width {
+            let matches = x < width && (0..3).all(|i| row[x * channels + i].abs_diff(colour[i]) <= 6);
+            if matches {
+                continue;
+            }
+            if x - run_start >= min_run {
+                let (left, right) = extent.unwrap_or((run_start, x));
+                extent = Some((left.min(run_start), right.max(x)));
+            }
+            run_start = x + 1;
+        }
+    }
+    extent
+}
