@@ -128,6 +128,7 @@ impl Engine {
         self.audit.set_sequence(artifact);
         tracing::info!(sequence = name, "sequence selected");
         self.sequence = name.to_owned();
+        self.annotation.strip = self.strip(None);
         self.out.sequence_selected(name);
         self.output.annotate(&self.annotation());
         Ok(())

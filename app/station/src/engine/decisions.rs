@@ -65,8 +65,14 @@ impl Engine {
             Event::Step(step) => {
                 if self.part != Some(step.part) {
                     self.part = Some(step.part);
+                    self.part_steps.clear();
+                    self.annotation.missing.clear();
                     self.output.part_started(step.part);
                 }
+                if step.status == StepStatus::Ok {
+                    self.part_steps.push(step.step.clone());
+                }
+                self.annotation.strip = self.strip(None);
                 self.annotation.label = Some((step.step.clone(), step.p));
                 self.annotation.step = Some((step.step.clone(), step.status == StepStatus::Ok));
                 self.annotation.part = Some(step.part);
@@ -78,6 +84,9 @@ impl Engine {
                     Verdict::Incomplete => ("INCOMPLETE", Standing::Warning),
                 };
                 self.annotation.verdict = Some((format!("{text} #{}", part.part), standing));
+                // The end card of the part's clip: the verdict, what it missed, the strip.
+                self.annotation.missing = part.missing.clone();
+                self.annotation.strip = self.strip(Some(part));
                 if self.split_by_part {
                     self.output.split_recording();
                 }

@@ -21,6 +21,7 @@ mod export;
 mod faults;
 mod sources;
 mod status;
+mod strip;
 #[cfg(test)]
 mod tests;
 
@@ -128,6 +129,8 @@ pub struct Engine {
     /// What the decisions say, burned into the video.
     annotation: Annotation,
     part: Option<u32>,
+    /// The steps the open part has accepted, in order (the video's strip).
+    part_steps: Vec<String>,
     /// Removable media mounted under the mount roots.
     sticks: Vec<PathBuf>,
     last_stick_poll: Option<Instant>,
@@ -215,7 +218,9 @@ impl Engine {
             timings,
             annotation,
             part: None,
+            part_steps: Vec::new(),
         };
+        engine.annotation.strip = engine.strip(None);
         match engine.audit.outage() {
             Ok(Some(seconds)) => {
                 tracing::warn!(
@@ -253,6 +258,15 @@ impl Engine {
             annotation.verdict = Some(("FAULT: model behind the camera".to_owned(), Standing::Fault));
         }
         annotation
+    }
+
+    /// The sequence in use as a strip of steps for the video.
+    fn strip(&self, closed: Option<&actrec_core::event::PartSummary>) -> Vec<(String, actrec_media::output::StepMark)> {
+        self.sequences
+            .iter()
+            .find(|(_, d)| d.name == self.sequence)
+            .map(|(_, definition)| strip::strip(definition, &self.part_steps, closed))
+            .unwrap_or_default()
     }
 
     /// Finishes the video outputs' files; returns the display frames fed.

@@ -17,6 +17,7 @@ use actrec_core::sync::lock;
 use actrec_gpio::{Line, OutputLines};
 use actrec_ipc::{ClientId, Command, Standing, ToClient, ToEngine};
 use actrec_media::event::MediaEvent;
+use actrec_media::output::StepMark;
 
 use super::{BEHIND_CLEARS_AFTER, Engine, Inspection, ModelWatch, PanelInfo, Setup, Sinks};
 use crate::audit_log::AuditLog;
@@ -360,6 +361,19 @@ fn a_rejected_part_is_committed_before_the_relay_line_changes() {
     assert_eq!(relay, [(true, 1)], "the relay fired once, with the verdict committed");
     assert!(rig.engine.line.reject_waiting());
     assert_eq!(rig.video.state().clips, [1]);
+    // The clip's end card: the verdict, what is missing, the strip.
+    let annotation = rig.video.state().annotation.clone();
+    assert_eq!(annotation.verdict.map(|v| v.0), Some("REJECT #1".to_owned()));
+    assert_eq!(annotation.missing, ["gear"]);
+    let strip: Vec<(&str, StepMark)> = annotation.strip.iter().map(|(s, m)| (s.as_str(), *m)).collect();
+    assert_eq!(
+        strip,
+        [
+            ("base", StepMark::Done),
+            ("gear", StepMark::Missing),
+            ("close", StepMark::Done)
+        ]
+    );
     let committed = rig.events_of("committed");
     assert_eq!(committed.len(), 1);
     assert_eq!(committed[0]["part"], 1);
