@@ -128,9 +128,9 @@ test: station-deps
 	tools/check-units $(DEB)
 	$(MAKE) --no-print-directory station-smoke
 
-# The everyday check, a couple of minutes once built (docs/TESTING.md):
-# formatting, clippy, and the unit tests, none of which needs a GStreamer
-# pipeline, a display or a device; the integration tests are make test's.
+# The everyday check, seconds to a few minutes once built (docs/TESTING.md):
+# formatting, clippy, and the unit tests, none of which needs a display, a
+# device or a media file; the integration tests are make test's.
 check: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
