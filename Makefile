@@ -182,10 +182,11 @@ station-smoke: station-deps
 	$(MAKE) --no-print-directory station-disk
 	tools/station/station.py test $(STATION) --smoke --actrec $(BIN_DIR)/actrec
 
-# The panel's screenshots in docs/, taken by its system test under Xvfb during a real run.
+# The panel's screenshots in docs/: every state at every size, drawn by the
+# panel's own renderer against a fake engine (screens), and a real run's (system).
 screenshots: deps
-	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-panel
-	ACTREC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test $(PROFILE) -q -p actrec-panel --test system
+	$(CARGO) build $(PROFILE) -q -p actrec -p actrec-lab -p actrec-panel
+	ACTREC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test $(PROFILE) -q -p actrec-panel --test screens --test system
 
 # The station against the original pipeline (docs/PERFORMANCE.md): one
 # 60 s 1080p30 clip, the Python baseline (tools/baseline) on it with and
