@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 use actrec_core::decode::DecoderSettings;
 use actrec_core::inspect::Inspector;
 use actrec_core::sequence::Definition;
-use actrec_station::load::read_windows;
 use actrec_ipc::EngineEvent;
+use actrec_station::load::read_windows;
 use actrec_testkit::repo_root;
 
 fn lab(args: &[&str]) -> Output {
