@@ -134,7 +134,8 @@ test: station-deps
 check: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(PROFILE) --workspace --all-targets -- -D warnings
-	$(CARGO) test $(PROFILE) --workspace --lib --bins
+	@# Libraries only: the binaries' few unit tests would cost building them again as tests.
+	$(CARGO) test $(PROFILE) --workspace --lib
 
 # Licences, duplicate versions and sources of every dependency (deny.toml),
 # by cargo-deny at a pinned version, offline: its advisory database is a git
