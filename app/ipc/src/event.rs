@@ -164,8 +164,8 @@ pub struct EventError {
 }
 
 impl EngineEvent {
-    /// Every `kind` on the wire, the media events' last.
-    pub const KINDS: [&'static str; 26] = [
+    /// The engine's own kinds; the media events' are [`MediaEvent::KINDS`].
+    pub const OWN_KINDS: [&'static str; 16] = [
         "warning",
         "step",
         "part",
@@ -182,17 +182,12 @@ impl EngineEvent {
         "refused",
         "sequence_selected",
         "stopped",
-        "source_started",
-        "source_lost",
-        "source_restored",
-        "source_error",
-        "source_ended",
-        "source_switched",
-        "frames_dropped",
-        "output_error",
-        "clip_written",
-        "clip_failed",
     ];
+
+    /// Every `kind` on the wire: the engine's own, then the media events'.
+    pub fn kinds() -> impl Iterator<Item = &'static str> {
+        Self::OWN_KINDS.into_iter().chain(MediaEvent::KINDS)
+    }
 
     /// Its `kind` on the wire.
     pub fn kind(&self) -> &'static str {
@@ -229,7 +224,7 @@ impl EngineEvent {
         };
         let event = if MediaEvent::KINDS.contains(&kind) {
             MediaEvent::deserialize(value).map(Self::Media)
-        } else if Self::KINDS.contains(&kind) {
+        } else if Self::OWN_KINDS.contains(&kind) {
             // The derived (inherent) function: the engine's own kinds.
             Self::deserialize(value)
         } else {
@@ -258,7 +253,7 @@ impl<'de> Deserialize<'de> for EngineEvent {
         let value = serde_json::Value::deserialize(deserializer)?;
         match Self::parse(&value).map_err(serde::de::Error::custom)? {
             Decoded::Event(event) => Ok(event),
-            Decoded::Unknown { kind } => Err(serde::de::Error::unknown_variant(&kind, &Self::KINDS)),
+            Decoded::Unknown { kind } => Err(serde::de::Error::unknown_variant(&kind, &Self::OWN_KINDS)),
         }
     }
 }

@@ -166,14 +166,11 @@ fn every_kind_is_written_as_the_engine_wrote_it() {
 #[test]
 fn the_golden_file_holds_every_kind_once_at_least() {
     let kinds: Vec<&str> = samples().iter().map(EngineEvent::kind).collect();
-    for kind in EngineEvent::KINDS {
+    for kind in EngineEvent::kinds() {
         assert!(kinds.contains(&kind), "no sample of {kind}");
     }
     for kind in &kinds {
-        assert!(EngineEvent::KINDS.contains(kind), "{kind} is not in KINDS");
-    }
-    for kind in MediaEvent::KINDS {
-        assert!(EngineEvent::KINDS.contains(&kind), "{kind} is not in KINDS");
+        assert!(EngineEvent::kinds().any(|k| k == *kind), "{kind} is not in kinds()");
     }
 }
 

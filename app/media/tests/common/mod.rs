@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use actrec_core::config::{MediaOverrides, Source};
 use actrec_media::describe::{Fragments, FrameSizes, ModelFrames, Profile};
 use actrec_media::event::MediaEvent;
+use actrec_media::gst;
+use actrec_media::gst::prelude::*;
 use actrec_media::ingest::{Ingest, IngestConfig};
 use actrec_testkit::Reaped;
 use crossbeam_channel::Receiver;
@@ -116,11 +118,21 @@ pub fn wait_for(events: &Receiver<MediaEvent>, limit: Duration, want: impl Fn(&M
 
 /// Counts the frames of a video file by decoding it; errors count as the end.
 pub fn count_frames(path: &Path) -> u64 {
-    use actrec_media::gst;
-    use actrec_media::gst::prelude::*;
+    let (pipeline, sink) = decoder(path, "");
+    let mut frames = 0;
+    while sink.try_pull_sample(gst::ClockTime::from_seconds(10)).is_some() {
+        frames += 1;
+    }
+    pipeline.set_state(gst::State::Null).ok();
+    frames
+}
+
+/// A playing pipeline that decodes a video file, through `convert` (a
+/// fragment ending in `! `, or empty), into an appsink for the test to pull.
+fn decoder(path: &Path, convert: &str) -> (gst::Pipeline, gstreamer_app::AppSink) {
     actrec_media::init().expect("gstreamer");
     let description = format!(
-        "filesrc location=\"{}\" ! decodebin ! appsink name=s sync=false",
+        "filesrc location=\"{}\" ! decodebin ! {convert}appsink name=s sync=false",
         path.display()
     );
     let pipeline = gst::parse::launch(&description)
@@ -133,12 +145,7 @@ pub fn count_frames(path: &Path) -> u64 {
         .downcast::<gstreamer_app::AppSink>()
         .expect("appsink");
     pipeline.set_state(gst::State::Playing).ok();
-    let mut frames = 0;
-    while sink.try_pull_sample(gst::ClockTime::from_seconds(10)).is_some() {
-        frames += 1;
-    }
-    pipeline.set_state(gst::State::Null).ok();
-    frames
+    (pipeline, sink)
 }
 
 /// One decoded frame of a clip, summarised: its time and how many pixels
@@ -156,23 +163,7 @@ pub struct FrameLook {
 
 /// Decodes a video file to RGB and summarises each frame.
 pub fn look_at_frames(path: &Path) -> Vec<FrameLook> {
-    use actrec_media::gst;
-    use actrec_media::gst::prelude::*;
-    actrec_media::init().expect("gstreamer");
-    let description = format!(
-        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink name=s sync=false",
-        path.display()
-    );
-    let pipeline = gst::parse::launch(&description)
-        .expect("decode pipeline")
-        .downcast::<gst::Pipeline>()
-        .expect("pipeline");
-    let sink = pipeline
-        .by_name("s")
-        .expect("sink")
-        .downcast::<gstreamer_app::AppSink>()
-        .expect("appsink");
-    pipeline.set_state(gst::State::Playing).ok();
+    let (pipeline, sink) = decoder(path, "videoconvert ! video/x-raw,format=RGB ! ");
     let mut frames = Vec::new();
     while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
         let caps = sample.caps().expect("caps");

@@ -195,7 +195,7 @@ mod tests {
                 exported.push(event.kind());
             }
         }
-        for kind in EngineEvent::KINDS {
+        for kind in EngineEvent::kinds() {
             assert!(kinds.contains(&kind), "the golden file lacks {kind}");
         }
         logged.dedup();
