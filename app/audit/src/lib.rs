@@ -36,7 +36,8 @@ pub mod time;
 
 pub use chain::{Break, BrokenRow, ChainHead, GENESIS, VerifyError, verify};
 pub use export::{
-    ExportCheck, ExportError, ExportProblem, Exported, Manifest, Progress, VerifyExportError, export, verify_export,
+    ExportCheck, ExportError, ExportProblem, ExportProgress, Exported, Manifest, VerifyExportError, export,
+    verify_export,
 };
 pub use record::{
     Artifact, Fault, FaultRecord, FaultState, JudgedWith, Kind, OperatorAction, OperatorRecord, PartRecord, Record,

@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use actrec_audit::{
-    Audit, ExportError, ExportProblem, Progress, Record, Settings, Timestamp, export, verify, verify_export,
+    Audit, ExportError, ExportProblem, ExportProgress, Record, Settings, Timestamp, export, verify, verify_export,
 };
 use actrec_core::event::Verdict;
 use common::*;
@@ -58,7 +58,7 @@ fn station(name: &str) -> Station {
     Station { dir, db, clips, usb }
 }
 
-fn run_export(s: &Station, progress: impl FnMut(Progress)) -> Result<actrec_audit::Exported, ExportError> {
+fn run_export(s: &Station, progress: impl FnMut(ExportProgress)) -> Result<actrec_audit::Exported, ExportError> {
     export(&s.db, &s.usb, None, None, "line-3", &s.clips, progress)
 }
 
@@ -200,20 +200,20 @@ fn an_export_holds_tables_rows_clips_and_a_manifest() {
 
     assert_eq!(
         seen.first(),
-        Some(&Progress::Rows {
+        Some(&ExportProgress::Rows {
             done: 0,
             total: head.rows
         })
     );
-    assert!(seen.contains(&Progress::Rows {
+    assert!(seen.contains(&ExportProgress::Rows {
         done: head.rows,
         total: head.rows
     }));
-    assert!(seen.contains(&Progress::Clips {
+    assert!(seen.contains(&ExportProgress::Clips {
         done: 600_000,
         total: 600_000
     }));
-    assert_eq!(seen.last(), Some(&Progress::Syncing));
+    assert_eq!(seen.last(), Some(&ExportProgress::Syncing));
 }
 
 #[test]

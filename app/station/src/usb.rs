@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use actrec_audit::{ExportError, Exported, Progress, Timestamp};
+use actrec_audit::{ExportError, ExportProgress, Exported, Timestamp};
 use actrec_core::config::StationConfig;
 
 /// Mount points strictly below one of `roots`, read from
@@ -70,7 +70,7 @@ pub fn export(
     to: &Path,
     from: Option<Timestamp>,
     until: Option<Timestamp>,
-    progress: impl FnMut(Progress),
+    progress: impl FnMut(ExportProgress),
 ) -> Result<Exported, ExportError> {
     actrec_audit::export(
         &config.audit_path(config_dir),

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use actrec_audit::{Audit, ExportError, OperatorAction, OperatorRecord, Progress, Record, Settings, Timestamp};
+use actrec_audit::{Audit, ExportError, ExportProgress, OperatorAction, OperatorRecord, Record, Settings, Timestamp};
 use actrec_core::diag::Problems;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -98,16 +98,16 @@ impl Display {
         }
     }
 
-    fn show(&mut self, progress: &Progress) {
+    fn show(&mut self, progress: &ExportProgress) {
         let (phase, done, total, template) = match *progress {
-            Progress::Rows { done, total } => ("rows", done, total, "{msg:>6} [{bar:40}] {pos}/{len}"),
-            Progress::Clips { done, total } => (
+            ExportProgress::Rows { done, total } => ("rows", done, total, "{msg:>6} [{bar:40}] {pos}/{len}"),
+            ExportProgress::Clips { done, total } => (
                 "clips",
                 done,
                 total,
                 "{msg:>6} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}",
             ),
-            Progress::Syncing => ("sync", 0, 0, "{msg:>6} {spinner}"),
+            ExportProgress::Syncing => ("sync", 0, 0, "{msg:>6} {spinner}"),
         };
         let new_phase = phase != self.phase;
         self.phase = phase;
@@ -129,9 +129,9 @@ impl Display {
                 if new_phase || quarter != self.quarter {
                     self.quarter = quarter;
                     match progress {
-                        Progress::Rows { .. } => eprintln!("export: rows {done}/{total}"),
-                        Progress::Clips { .. } => eprintln!("export: clips {done}/{total} bytes"),
-                        Progress::Syncing => eprintln!("export: syncing"),
+                        ExportProgress::Rows { .. } => eprintln!("export: rows {done}/{total}"),
+                        ExportProgress::Clips { .. } => eprintln!("export: clips {done}/{total} bytes"),
+                        ExportProgress::Syncing => eprintln!("export: syncing"),
                     }
                 }
             }

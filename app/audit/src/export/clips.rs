@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::writer::Output;
-use super::{ExportError, ManifestFile, Progress, io_error, sync_dir};
+use super::{ExportError, ExportProgress, ManifestFile, io_error, sync_dir};
 
 struct ClipRef {
     recorded: String,
@@ -80,7 +80,11 @@ pub(super) struct Copied {
 impl Clips {
     /// Copies every clip still on the station into `dir/clips/` (made only
     /// when there is one), fsynced.
-    pub(super) fn copy_into(self, dir: &Path, progress: &mut impl FnMut(Progress)) -> Result<Copied, ExportError> {
+    pub(super) fn copy_into(
+        self,
+        dir: &Path,
+        progress: &mut impl FnMut(ExportProgress),
+    ) -> Result<Copied, ExportError> {
         let clips = self.list;
         let missing: Vec<String> = clips
             .iter()
@@ -96,7 +100,7 @@ impl Clips {
             let clips_dir = dir.join("clips");
             std::fs::create_dir(&clips_dir).map_err(io_error("create", &clips_dir))?;
             let mut copied = 0u64;
-            progress(Progress::Clips {
+            progress(ExportProgress::Clips {
                 done: 0,
                 total: clip_total,
             });
@@ -114,7 +118,7 @@ fn copy_clip(
     dir: &Path,
     copied: &mut u64,
     total: u64,
-    progress: &mut impl FnMut(Progress),
+    progress: &mut impl FnMut(ExportProgress),
 ) -> Result<ManifestFile, ExportError> {
     let mut input = File::open(&clip.source).map_err(io_error("read the evidence clip", &clip.source))?;
     let mut out = Output::create(dir, &clip.dest)?;
@@ -128,7 +132,7 @@ fn copy_clip(
         }
         out.write(&buf[..n])?;
         *copied += n as u64;
-        progress(Progress::Clips { done: *copied, total });
+        progress(ExportProgress::Clips { done: *copied, total });
     }
     out.finish()
 }

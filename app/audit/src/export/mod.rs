@@ -54,9 +54,10 @@ pub use manifest::{DATABASE, MANIFEST, Manifest, ManifestFile, ManifestHead, Man
 pub use verifier::{ExportCheck, ExportProblem, VerifyExportError, verify_export};
 pub use writer::export;
 
-/// Where an export is, for a progress bar or the panel.
+/// Where an export is, for a progress bar or the panel (not the sequence's
+/// progress, which is `actrec_core::sequence::Progress`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
+pub enum ExportProgress {
     /// Rows written to the tables, of those in the range.
     Rows { done: u64, total: u64 },
     /// Bytes of evidence clips copied.

@@ -17,7 +17,8 @@ use actrec_core::hex;
 use super::clips::Clips;
 use super::csv::{TableRow, Tables};
 use super::{
-    DATABASE, ExportError, Exported, Manifest, ManifestFile, ManifestRows, Progress, hash_file, io_error, sync_dir,
+    DATABASE, ExportError, ExportProgress, Exported, Manifest, ManifestFile, ManifestRows, hash_file, io_error,
+    sync_dir,
 };
 use crate::chain::{ChainHead, open_read_only};
 use crate::time::Timestamp;
@@ -32,7 +33,7 @@ pub fn export(
     until: Option<Timestamp>,
     station_id: &str,
     clips_dir: &Path,
-    mut progress: impl FnMut(Progress),
+    mut progress: impl FnMut(ExportProgress),
 ) -> Result<Exported, ExportError> {
     if station_id.is_empty()
         || !station_id
@@ -223,7 +224,7 @@ fn write_export(
     tx: Transaction<'_>,
     dir: &Path,
     request: &Request<'_>,
-    progress: &mut impl FnMut(Progress),
+    progress: &mut impl FnMut(ExportProgress),
 ) -> Result<Written, Failure> {
     let range = [request.from.0, request.until.0];
     let total: i64 = tx.query_row(
@@ -232,7 +233,7 @@ fn write_export(
         |r| r.get(0),
     )?;
     let total = total.unsigned_abs();
-    progress(Progress::Rows { done: 0, total });
+    progress(ExportProgress::Rows { done: 0, total });
 
     let mut events = Output::create(dir, "events.jsonl")?;
     let mut tables = Tables::create(dir)?;
@@ -284,12 +285,12 @@ fn write_export(
         tables.row(&row, &mut clips, request.clips_dir)?;
         done += 1;
         if done.is_multiple_of(512) {
-            progress(Progress::Rows { done, total });
+            progress(ExportProgress::Rows { done, total });
         }
     }
     drop(rows);
     drop(stmt);
-    progress(Progress::Rows { done, total });
+    progress(ExportProgress::Rows { done, total });
     let database = snapshot_database(&tx, dir)?;
     tx.rollback()?;
 
@@ -301,7 +302,7 @@ fn write_export(
     files.extend(clips.files);
     let missing_clips = clips.missing;
 
-    progress(Progress::Syncing);
+    progress(ExportProgress::Syncing);
     let rows = ManifestRows {
         count: done,
         first_id,

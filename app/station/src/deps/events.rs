@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use actrec_audit::{Exported, Progress};
+use actrec_audit::{ExportProgress, Exported};
 use actrec_core::event::Event;
 use actrec_core::light::Lights;
 use actrec_core::sync::lock;
@@ -189,7 +189,7 @@ impl EventOut {
     }
 
     /// Progress for the panel's bar; the text log shows only the phases.
-    pub fn export_progress(&mut self, progress: &Progress) {
+    pub fn export_progress(&mut self, progress: &ExportProgress) {
         let (phase, done, total) = progress_parts(progress);
         self.emit(EngineEvent::ExportProgress {
             phase: phase.into(),
@@ -236,10 +236,10 @@ impl EventOut {
 }
 
 /// An export's phase and counts, as the event stream and the panel name them.
-pub fn progress_parts(progress: &Progress) -> (&'static str, u64, u64) {
+pub fn progress_parts(progress: &ExportProgress) -> (&'static str, u64, u64) {
     match *progress {
-        Progress::Rows { done, total } => ("rows", done, total),
-        Progress::Clips { done, total } => ("clips", done, total),
-        Progress::Syncing => ("syncing", 0, 0),
+        ExportProgress::Rows { done, total } => ("rows", done, total),
+        ExportProgress::Clips { done, total } => ("clips", done, total),
+        ExportProgress::Syncing => ("syncing", 0, 0),
     }
 }

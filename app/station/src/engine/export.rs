@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actrec_audit::record::OperatorAction;
-use actrec_audit::{Exported, Progress};
+use actrec_audit::{ExportProgress, Exported};
 use actrec_core::config::StationConfig;
 use actrec_ipc::ExportState;
 use crossbeam_channel::Sender;
@@ -113,7 +113,7 @@ impl Engine {
 
 /// What an export thread tells the main loop.
 pub enum ExportUpdate {
-    Progress(Progress),
+    Progress(ExportProgress),
     /// Exported and synced to the medium, or why not.
     Done(Result<Exported, String>),
 }
