@@ -63,4 +63,11 @@ impl Inspector {
     pub fn finish(&mut self) -> Vec<Event> {
         self.checker.finish(self.last_t).map(Event::Part).into_iter().collect()
     }
+
+    /// Every event of a whole recording of windows, its end included.
+    pub fn judge<'a>(mut self, windows: impl IntoIterator<Item = &'a Window>) -> Vec<Event> {
+        let mut events: Vec<Event> = windows.into_iter().flat_map(|w| self.push(w)).collect();
+        events.extend(self.finish());
+        events
+    }
 }

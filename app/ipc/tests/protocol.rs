@@ -6,11 +6,12 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actrec_ipc::{
     Client, Hello, IpcError, PROTOCOL, Server, ServerSettings, ToClient, ToEngine, read_frame, write_frame,
 };
+use actrec_testkit::eventually;
 
 fn socket(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("actrec-ipc-{}-{name}", std::process::id()));
@@ -22,15 +23,6 @@ fn socket(name: &str) -> PathBuf {
 fn event(n: u64) -> ToClient {
     ToClient::Event {
         event: serde_json::json!({"kind": "step", "n": n}),
-    }
-}
-
-/// Waits for a condition; a guard against hangs, not a speed check.
-fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

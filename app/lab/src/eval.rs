@@ -32,7 +32,7 @@ use actrec_core::event::Verdict;
 use actrec_ipc::EngineEvent;
 use actrec_station::deps::events::Collect;
 use actrec_station::load::{Failure, LoadedStation, load_station, read_text, read_windows};
-use actrec_station::{Options, Predictor};
+use actrec_station::{Options, Predictor, Socket};
 
 use crate::measure::{self, ClipRun, fail};
 
@@ -216,7 +216,7 @@ fn run_station(station: &LoadedStation, dir: &Path) -> Result<Vec<EngineEvent>, 
     };
     let options = Options {
         exit_on_end: true,
-        no_socket: true,
+        socket: Socket::None,
         predictor: Predictor::Model,
         stdout: None,
         predictions: Some(dir.join("predictions.jsonl")),
@@ -230,11 +230,7 @@ fn run_station(station: &LoadedStation, dir: &Path) -> Result<Vec<EngineEvent>, 
 
 /// The decoder and checker, in this process, on recorded predictions.
 fn decide_again(station: &LoadedStation, predictions_path: &Path) -> Result<Vec<EngineEvent>, Failure> {
-    let mut inspector = Inspector::new(station.config.decoder.clone(), &station.definition);
-    let mut events = Vec::new();
-    for window in read_windows(predictions_path)? {
-        events.extend(inspector.push(&window));
-    }
-    events.extend(inspector.finish());
+    let windows = read_windows(predictions_path)?;
+    let events = Inspector::new(station.config.decoder.clone(), &station.definition).judge(&windows);
     Ok(events.iter().map(EngineEvent::from).collect())
 }

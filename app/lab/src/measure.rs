@@ -15,7 +15,7 @@ use std::process::Command;
 
 use actrec_core::config::{GpioBackend, Outputs, Pace, Source, Station, StationConfig};
 use actrec_station::load::{Failure, LoadedStation, file_problem, load_station};
-use actrec_station::{Options, Predictor};
+use actrec_station::{Options, Predictor, Socket};
 
 /// A problem with a file or folder of a measuring run.
 pub fn fail(path: &Path, message: impl Into<String>) -> Failure {
@@ -116,7 +116,7 @@ impl RunArgs {
     pub fn options(&self) -> Options {
         Options {
             exit_on_end: true,
-            no_socket: true,
+            socket: Socket::None,
             predictor: if self.decode_only {
                 Predictor::DecodeOnly
             } else {

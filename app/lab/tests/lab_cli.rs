@@ -37,12 +37,8 @@ fn check(windows: &Path) -> Vec<serde_json::Value> {
         idle_labels: vec!["idle".into()],
         ..DecoderSettings::default()
     };
-    let mut inspector = Inspector::new(decoder, &definition);
-    let mut events = Vec::new();
-    for window in read_windows(windows).expect("window lines") {
-        events.extend(inspector.push(&window));
-    }
-    events.extend(inspector.finish());
+    let windows = read_windows(windows).expect("window lines");
+    let events = Inspector::new(decoder, &definition).judge(&windows);
     events
         .iter()
         .map(|e| serde_json::to_value(EngineEvent::from(e)).expect("json"))

@@ -26,7 +26,7 @@ use crate::deps::mounts::ProcMounts;
 use crate::engine::{Inspection, PanelInfo};
 use crate::load::{LoadedStation, read_windows};
 use crate::model_branch::{ModelBranch, OnDevice, Predictions};
-use crate::{Deps, Options, Predictor, StationError};
+use crate::{Deps, Options, Predictor, Socket, StationError};
 
 /// The predictor the options and the config ask for, and what the panel
 /// says of it.
@@ -99,7 +99,7 @@ pub fn deps(station: &LoadedStation, options: &Options, extra: Vec<Box<dyn Event
     };
     let config = &station.config;
     let config_dir = station.config_dir.as_path();
-    let judged_with = audit_log::judged_with(station, &station.config_path, config_dir)?;
+    let judged_with = audit_log::judged_with(station)?;
     let mut sequences = vec![(config.sequence_file(config_dir), station.definition.clone())];
     sequences.extend(station.alternatives.iter().cloned());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -176,10 +176,10 @@ pub fn deps(station: &LoadedStation, options: &Options, extra: Vec<Box<dyn Event
         }
     })?;
 
-    let socket = if options.no_socket {
-        None
-    } else {
-        options.socket.clone().or_else(|| config.socket(config_dir))
+    let socket = match &options.socket {
+        Socket::Configured => config.socket(config_dir),
+        Socket::At(path) => Some(path.clone()),
+        Socket::None => None,
     };
     let clients = socket
         .as_deref()

@@ -24,8 +24,9 @@ pub struct AuditLog {
 }
 
 /// The model, config and sequence by name, version and SHA-256.
-pub fn judged_with(station: &LoadedStation, config_path: &Path, config_dir: &Path) -> Result<JudgedWith, StationError> {
+pub fn judged_with(station: &LoadedStation) -> Result<JudgedWith, StationError> {
     let hash = hash_file;
+    let (config_path, config_dir) = (&station.config_path, &station.config_dir);
     let manifest = &station.manifest;
     let model_dir = station.config.model_dir(config_dir);
     let model_file = model_dir.join(manifest.file.as_deref().unwrap_or(actrec_core::manifest::MANIFEST_FILE));

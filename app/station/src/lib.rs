@@ -42,5 +42,5 @@ pub mod supervise;
 pub mod usb;
 
 pub use error::StationError;
-pub use options::{Options, Predictor};
+pub use options::{Options, Predictor, Socket};
 pub use run::{Deps, Summary, run};

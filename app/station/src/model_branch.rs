@@ -318,6 +318,7 @@ mod tests {
     use actrec_infer::{InferError, InferenceBackend};
     use actrec_media::gst;
     use actrec_preprocess::Clip;
+    use actrec_testkit::eventually;
     use crossbeam_channel::Sender;
 
     /// A backend that blocks in `infer` until the test lets it go: a stalled runtime.
@@ -341,15 +342,6 @@ mod tests {
             buffer: gst::Buffer::from_slice(vec![0u8; size * size * 3]),
             source: Arc::from("test"),
             geometry: None,
-        }
-    }
-
-    /// Waits for a condition; a guard against hangs, not a speed check.
-    fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !condition() {
-            assert!(Instant::now() < deadline, "never: {what}");
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

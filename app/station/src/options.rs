@@ -17,14 +17,24 @@ pub enum Predictor {
     DecodeOnly,
 }
 
+/// The engine's socket for the panel and tools.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Socket {
+    /// `[operator] socket`, or none if the config names none.
+    #[default]
+    Configured,
+    /// Here instead of the config's.
+    At(PathBuf),
+    /// None, whatever the config says (a measuring run).
+    None,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Start with this source instead of the config's.
     pub source: Option<String>,
-    /// Serve the panel and `actrec ctl` here instead of at `[operator] socket`.
-    pub socket: Option<PathBuf>,
-    /// No socket at all, whatever the config says (a run measured in-process).
-    pub no_socket: bool,
+    /// Where the panel and `actrec ctl` connect.
+    pub socket: Socket,
     /// Stop after this many seconds.
     pub seconds: Option<f64>,
     /// Stop when a file source ends, whatever its pace.
@@ -45,8 +55,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             source: None,
-            socket: None,
-            no_socket: false,
+            socket: Socket::Configured,
             seconds: None,
             exit_on_end: false,
             predictor: Predictor::Model,

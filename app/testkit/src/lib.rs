@@ -157,3 +157,16 @@ pub fn synth_clip(out: &std::path::Path, seed: u64, width: usize, height: usize)
     make(&definition, &variation, &spec, out).expect("the clip is made");
     out.join("clip.mp4")
 }
+
+/// Waits for a condition, checking every 10 ms; a guard against hangs
+/// (20 s), not a speed check.
+///
+/// # Panics
+/// If the condition does not hold within 20 s, naming `what`.
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use actrec_station::load::{Failure, load_station};
-use actrec_station::{Options, Predictor, StationError, assemble};
+use actrec_station::{Options, Predictor, Socket, StationError, assemble};
 
 use crate::Format;
 
@@ -44,7 +44,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let station = load_station(&args.config)?;
     let options = Options {
         source: args.source.clone(),
-        socket: args.socket.clone(),
+        socket: args.socket.clone().map_or(Socket::Configured, Socket::At),
         seconds: args.seconds,
         exit_on_end: args.exit_on_end,
         predictor: args.windows.clone().map_or(Predictor::Model, Predictor::Replay),

@@ -88,11 +88,6 @@ impl LineOutputs {
         }
     }
 
-    /// Whether the reject relay is asserted now.
-    pub fn relay_state(&self) -> actrec_gpio::RelayState {
-        lock(&self.actuators).relay_state()
-    }
-
     /// Starts or ends a fault; returns the change, if it is one.
     pub fn fault(&mut self, kind: FaultKind, active: bool) -> Option<FaultChange> {
         let changed = if active {
